@@ -1,0 +1,45 @@
+# Two commands do everything (see README.md):
+#   make book   build the rendered book into _build/html
+#   make test   run every test: the library's tests and nbval over every chapter
+# Each creates the virtual environment .venv from requirements.txt on first use.
+
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV   := .venv
+BIN    := $(VENV)/bin
+# Notebooks run on a fixed thread count so that their stored outputs are reproducible.
+export OMP_NUM_THREADS := 1
+export MKL_NUM_THREADS := 1
+export PYDEVD_DISABLE_FILE_VALIDATION := 1
+
+.PHONY: book test env clean execute benchmark
+
+env: $(VENV)/.installed
+
+$(VENV)/.installed: requirements.txt pyproject.toml
+	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -r requirements.txt
+	touch $@
+
+# jupyter-cache re-executes a notebook when its code changes, but cannot see a change in lib/:
+# this stamp empties the cache whenever lib/ or the pinned environment changes.
+_build/.lib-stamp: $(wildcard lib/*.py) requirements.txt
+	rm -rf _build/.jupyter_cache
+	mkdir -p _build && touch $@
+
+book: env _build/.lib-stamp
+	$(BIN)/jupyter-book build -W -n --keep-going .
+	$(BIN)/python tools/check_build.py _build/html
+
+test: env
+	$(BIN)/python -m pytest
+
+# Re-run every chapter in place and store its outputs (after changing lib/ or a chapter).
+execute: env
+	$(BIN)/python tools/execute.py chapters/*.ipynb
+
+benchmark: env
+	$(BIN)/python tools/benchmark.py
+
+clean:
+	rm -rf _build

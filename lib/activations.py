@@ -1,0 +1,35 @@
+"""Activation functions g, their derivatives g', and gamma = max |g'|."""
+from dataclasses import dataclass
+from typing import Callable
+
+import numpy as np
+
+from ._validate import choice
+
+
+@dataclass(frozen=True)
+class Activation:
+    """An activation function ``g(b)``, its derivative ``g_prime(b)`` and ``gamma = max_b |g'(b)|``."""
+
+    name: str
+    g: Callable[[np.ndarray], np.ndarray]
+    g_prime: Callable[[np.ndarray], np.ndarray]
+    gamma: float
+
+
+def _sigmoid(b):
+    # written with tanh so that large |b| cannot overflow exp()
+    return 0.5 * (1.0 + np.tanh(0.5 * b))
+
+
+ACTIVATIONS = {
+    "tanh": Activation("tanh", np.tanh, lambda b: 1.0 - np.tanh(b) ** 2, 1.0),
+    "sigmoid": Activation("sigmoid", _sigmoid, lambda b: _sigmoid(b) * (1.0 - _sigmoid(b)), 0.25),
+    "relu": Activation("relu", lambda b: np.maximum(b, 0.0), lambda b: (b > 0).astype(np.result_type(b, np.float32)), 1.0),
+    "linear": Activation("linear", lambda b: b * 1.0, np.ones_like, 1.0),
+}
+
+
+def get(name):
+    """Return the Activation called ``name`` ('tanh', 'sigmoid', 'relu' or 'linear')."""
+    return ACTIVATIONS[choice("g", name, ACTIVATIONS)]

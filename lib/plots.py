@@ -1,0 +1,82 @@
+"""One plotting style for the whole book, and the network diagrams drawn by code."""
+import matplotlib.pyplot as plt
+from matplotlib.patches import Circle, FancyArrowPatch
+
+# Colours from the Okabe-Ito palette: distinguishable with colour blindness and in grey print.
+COLORS = ["#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#000000"]
+
+BOOK_STYLE = {
+    "figure.figsize": (7.0, 3.2),
+    "figure.dpi": 100,
+    "savefig.dpi": 150,
+    "figure.facecolor": "white",
+    "axes.facecolor": "white",
+    "axes.grid": True,
+    "grid.alpha": 0.3,
+    "axes.spines.top": False,
+    "axes.spines.right": False,
+    "axes.titlesize": 11,
+    "axes.labelsize": 10,
+    "legend.fontsize": 9,
+    "legend.frameon": False,
+    "axes.prop_cycle": plt.cycler(color=COLORS),
+    "lines.linewidth": 1.8,
+}
+
+
+def use_book_style():
+    """Apply the book's matplotlib style (call once at the top of a chapter)."""
+    plt.rcParams.update(BOOK_STYLE)
+
+
+def _node(ax, xy, label, color, radius=0.32):
+    ax.add_patch(Circle(xy, radius, facecolor="white", edgecolor=color, linewidth=2, zorder=3))
+    ax.text(*xy, label, ha="center", va="center", fontsize=11, zorder=4)
+
+
+def _arrow(ax, start, end, label="", color="black", rad=0.0, label_offset=(0, 0)):
+    ax.add_patch(FancyArrowPatch(start, end, arrowstyle="-|>", mutation_scale=14, color=color,
+                                 linewidth=1.5, shrinkA=13, shrinkB=13,
+                                 connectionstyle=f"arc3,rad={rad}", zorder=2))
+    if label:
+        mid = ((start[0] + end[0]) / 2 + label_offset[0], (start[1] + end[1]) / 2 + label_offset[1])
+        ax.text(*mid, label, ha="center", va="center", fontsize=10, color=color,
+                bbox={"facecolor": "white", "edgecolor": "none", "pad": 1}, zorder=4)
+
+
+def draw_unrolled(T=3, ax=None):
+    """Draw the recurrent network folded (a loop) and unrolled over t = 0..T (eq. 1.1).
+
+    Inputs x(t) at the bottom, hidden states V(t) in the middle, outputs O(t) on top; the same
+    weights w^(vv), w^(vx), w^(ov) are shared by every time step. Returns the axes.
+    """
+    if ax is None:
+        _, ax = plt.subplots(figsize=(1.9 * (T + 2.2), 3.3))
+    blue, orange, green = COLORS[0], COLORS[1], COLORS[2]
+    # folded network: one hidden layer with a loop onto itself
+    _node(ax, (0, 0), "$x$", green)
+    _node(ax, (0, 1.5), "$V$", blue)
+    _node(ax, (0, 3), "$O$", orange)
+    _arrow(ax, (0, 0), (0, 1.5), "$w^{(vx)}$", label_offset=(-0.45, 0))
+    _arrow(ax, (0, 1.5), (0, 3), "$w^{(ov)}$", label_offset=(-0.45, 0))
+    ax.add_patch(FancyArrowPatch((0.25, 1.7), (0.25, 1.3), arrowstyle="-|>", mutation_scale=14,
+                                 connectionstyle="arc3,rad=-2.2", linewidth=1.5, color=blue))
+    ax.text(1.0, 1.88, "$w^{(vv)}$", color=blue, ha="center", va="center", fontsize=10)
+    ax.text(1.6, 1.5, "=", fontsize=18, ha="center", va="center")
+    # unrolled network: one copy per time step, the recurrent weights pointing forward in time
+    x0 = 2.3
+    for t in range(T + 1):
+        cx = x0 + 1.6 * t
+        _node(ax, (cx, 1.5), f"$V({t})$", blue, radius=0.38)
+        ax.text(cx, -0.75, f"$t={t}$", ha="center", fontsize=9, color="0.4")
+        if t > 0:
+            _node(ax, (cx, 0), f"$x({t})$", green, radius=0.38)
+            _node(ax, (cx, 3), f"$O({t})$", orange, radius=0.38)
+            _arrow(ax, (cx, 0), (cx, 1.5))
+            _arrow(ax, (cx, 1.5), (cx, 3))
+            _arrow(ax, (cx - 1.6, 1.5), (cx, 1.5), "$w^{(vv)}$", color=blue, label_offset=(0, 0.3))
+    ax.set_xlim(-0.8, x0 + 1.6 * T + 0.6)
+    ax.set_ylim(-1.0, 3.5)
+    ax.set_aspect("equal")
+    ax.axis("off")
+    return ax

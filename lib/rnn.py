@@ -1,0 +1,114 @@
+"""The plain recurrent network of Chapter 1: forward pass, readout, autonomous runs, steady states.
+
+Time-major throughout: inputs ``x[t-1]`` is x(t) for t = 1..T, states ``V[t]`` is V(t) for
+t = 0..T with ``V[0]`` the initial state. Weights are stored as in the equations:
+``w_vv[i, j]`` is w_ij^(vv), ``w_vx[i, k]`` is w_ik^(vx), ``theta_v[i]`` is theta_i^(v).
+"""
+import numpy as np
+
+from . import activations
+from ._validate import array_arg, positive_int
+
+
+def rnn_forward(x, w_vv, w_vx, theta_v, v0=None, g="tanh"):
+    """Eq. (1.1): V_i(t) = g(sum_j w_ij^(vv) V_j(t-1) + sum_k w_ik^(vx) x_k(t) - theta_i^(v)).
+
+    Shapes: x (T, B, K), w_vv (N, N), w_vx (N, K), theta_v (N,), v0 (B, N) or None for zeros.
+    Returns ``V`` of shape (T+1, B, N) with ``V[0] = v0``, and a cache for the backward pass
+    holding the inputs and the local fields ``b`` of shape (T, B, N).
+    """
+    sizes = {}
+    x = array_arg("x", x, ("T", "B", "K"), sizes)
+    w_vv = array_arg("w_vv", w_vv, ("N", "N"), sizes)
+    w_vx = array_arg("w_vx", w_vx, ("N", "K"), sizes)
+    theta_v = array_arg("theta_v", theta_v, ("N",), sizes)
+    act = activations.get(g)
+    T, B, N = x.shape[0], x.shape[1], sizes["N"]
+    dtype = np.result_type(x, w_vv, w_vx, theta_v)
+    V = np.empty((T + 1, B, N), dtype=dtype)
+    V[0] = 0.0 if v0 is None else array_arg("v0", v0, ("B", "N"), sizes)
+    b = (x @ w_vx.T - theta_v).astype(dtype)   # the input part of every local field, all t at once
+    for t in range(1, T + 1):
+        b[t - 1] += V[t - 1] @ w_vv.T
+        V[t] = act.g(b[t - 1])
+    cache = {"x": x, "V": V, "b": b, "w_vv": w_vv, "w_vx": w_vx, "g": act.name}
+    return V, cache
+
+
+def output_forward(V, w_ov, theta_o, g="linear"):
+    """Readout: O_k(t) = g(sum_j w_kj^(ov) V_j(t) - theta_k^(o)) for t = 1..T.
+
+    Shapes: V (T+1, B, N) as returned by ``rnn_forward``, w_ov (M, N), theta_o (M,).
+    Returns ``O`` of shape (T, B, M) and a cache holding the local fields.
+    """
+    sizes = {}
+    V = array_arg("V", V, ("T+1", "B", "N"), sizes)
+    w_ov = array_arg("w_ov", w_ov, ("M", "N"), sizes)
+    theta_o = array_arg("theta_o", theta_o, ("M",), sizes)
+    if V.shape[0] < 2:
+        raise ValueError(f"V: expected states for t = 0..T with T >= 1, got shape {V.shape}")
+    act = activations.get(g)
+    b = V[1:] @ w_ov.T - theta_o
+    return act.g(b), {"V": V, "b": b, "w_ov": w_ov, "g": act.name}
+
+
+def autonomous(w_vv, v0, T, theta_v=None, g="tanh"):
+    """Eq. (1.1) with no input: V(t) = g(w^(vv) V(t-1) - theta^(v)) for t = 1..T.
+
+    Shapes: w_vv (N, N), v0 (B, N), theta_v (N,) or None for zeros. Returns ``(V, cache)`` as
+    ``rnn_forward`` does, with V of shape (T+1, B, N).
+    """
+    sizes = {}
+    w_vv = array_arg("w_vv", w_vv, ("N", "N"), sizes)
+    v0 = array_arg("v0", v0, ("B", "N"), sizes)
+    T = positive_int("T", T)
+    theta_v = np.zeros(sizes["N"]) if theta_v is None else theta_v
+    x = np.zeros((T, v0.shape[0], 1), dtype=v0.dtype)
+    return rnn_forward(x, w_vv, np.zeros((sizes["N"], 1)), theta_v, v0=v0, g=g)
+
+
+class FixedPointNotFound(RuntimeError):
+    """The iteration V <- g(w^(vv) V + w^(vx) x - theta^(v)) did not settle."""
+
+
+def steady_state(x, w_vv, w_vx, theta_v, v0=None, g="tanh", tol=1e-12, max_iter=10_000):
+    """Steady state V* = g(w^(vv) V* + w^(vx) x - theta^(v)) for a constant input x, by iteration.
+
+    Shapes: x (B, K), w_vv (N, N), w_vx (N, K), theta_v (N,), v0 (B, N) or None for zeros.
+    Returns ``(V_star, n_iter)`` with V_star of shape (B, N). Raises FixedPointNotFound when the
+    largest change per step is still above ``tol`` after ``max_iter`` steps: the fixed point
+    reached from ``v0`` is unstable, or the dynamics oscillate or are chaotic.
+    """
+    sizes = {}
+    x = array_arg("x", x, ("B", "K"), sizes)
+    w_vv = array_arg("w_vv", w_vv, ("N", "N"), sizes)
+    w_vx = array_arg("w_vx", w_vx, ("N", "K"), sizes)
+    theta_v = array_arg("theta_v", theta_v, ("N",), sizes)
+    max_iter = positive_int("max_iter", max_iter)
+    if not tol > 0:
+        raise ValueError(f"tol: expected a positive tolerance, got {tol!r}")
+    act = activations.get(g)
+    V = np.zeros((sizes["B"], sizes["N"])) if v0 is None else array_arg("v0", v0, ("B", "N"), sizes)
+    drive = x @ w_vx.T - theta_v
+    for n_iter in range(1, max_iter + 1):
+        V_next = act.g(V @ w_vv.T + drive)
+        step = np.max(np.abs(V_next - V))
+        V = V_next
+        if step < tol:
+            return V, n_iter
+    raise FixedPointNotFound(
+        f"no steady state after {max_iter} iterations: the last step still changed V by {step:.2e} "
+        f"(> tol = {tol:.0e}). The fixed point is unstable or the dynamics oscillate; "
+        "try smaller recurrent weights, another v0, or a larger max_iter.")
+
+
+def random_weights(N, K, scale, seed):
+    """Random recurrent network: w_vv = scale * G / sqrt(N) with G standard normal, so that the
+    spectral radius of w_vv is close to ``scale`` for large N; w_vx standard normal / sqrt(K);
+    theta_v = 0. Returns ``(w_vv, w_vx, theta_v)`` in float64 with shapes (N, N), (N, K), (N,).
+    """
+    N, K = positive_int("N", N), positive_int("K", K)
+    rng = np.random.default_rng(seed)
+    w_vv = scale * rng.standard_normal((N, N)) / np.sqrt(N)
+    w_vx = rng.standard_normal((N, K)) / np.sqrt(K)
+    return w_vv, w_vx, np.zeros(N)

@@ -1,0 +1,31 @@
+import numpy as np
+import pytest
+
+from lib import activations
+
+
+@pytest.mark.parametrize("name", sorted(activations.ACTIVATIONS))
+def test_derivative_matches_central_difference(name):
+    act = activations.get(name)
+    b = np.linspace(-4, 4, 81) + 0.0123      # avoid relu's kink at exactly 0
+    h = 1e-6
+    numeric = (act.g(b + h) - act.g(b - h)) / (2 * h)
+    np.testing.assert_allclose(act.g_prime(b), numeric, atol=1e-8)
+
+
+@pytest.mark.parametrize("name", sorted(activations.ACTIVATIONS))
+def test_gamma_is_the_largest_slope(name):
+    act = activations.get(name)
+    b = np.linspace(-20, 20, 40001)
+    assert np.max(np.abs(act.g_prime(b))) == pytest.approx(act.gamma, rel=1e-6)
+
+
+def test_sigmoid_does_not_overflow():
+    with np.errstate(all="raise"):
+        v = activations.get("sigmoid").g(np.array([-1000.0, 0.0, 1000.0]))
+    np.testing.assert_allclose(v, [0.0, 0.5, 1.0])
+
+
+def test_unknown_activation_is_named():
+    with pytest.raises(ValueError, match=r"g: expected one of .*'tanh'.*got 'softsign'"):
+        activations.get("softsign")

@@ -1,0 +1,117 @@
+"""The book as a whole: configuration, table of contents, and the chapter notebooks as stored.
+
+nbval (run by the same `pytest` command) re-executes every chapter and compares its outputs; it
+passes silently on a notebook saved without outputs, which these tests rule out.
+"""
+import json
+import pathlib
+import re
+
+import pytest
+import yaml
+
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+CHAPTERS = sorted((ROOT / "chapters").glob("*.ipynb"))
+CONFIG = yaml.safe_load((ROOT / "_config.yml").read_text())
+TOC = yaml.safe_load((ROOT / "_toc.yml").read_text())
+WIDGET_STATE = "application/vnd.jupyter.widget-state+json"
+
+
+def toc_files(node):
+    if isinstance(node, dict):
+        return ([node["file"]] if "file" in node else []) + [f for v in node.values() for f in toc_files(v)]
+    if isinstance(node, list):
+        return [f for v in node for f in toc_files(v)]
+    return []
+
+
+def load(path):
+    return json.loads(path.read_text(encoding="utf8"))
+
+
+def code_cells(nb):
+    return [c for c in nb["cells"] if c["cell_type"] == "code"]
+
+
+def source(cell):
+    return "".join(cell["source"])
+
+
+def test_there_are_chapters():
+    assert CHAPTERS, "no chapter notebooks found in chapters/"
+
+
+def test_every_chapter_is_in_the_toc_and_every_toc_page_exists():
+    listed = toc_files(TOC)
+    assert sorted(f for f in listed if f.startswith("chapters/")) == [f"chapters/{p.stem}" for p in CHAPTERS]
+    for f in [TOC["root"], *listed]:
+        assert any((ROOT / f).with_suffix(s).exists() for s in (".md", ".ipynb")), f"{f} is in _toc.yml but missing"
+
+
+def test_config_publishes_current_outputs_and_fails_on_errors():
+    assert CONFIG["execute"]["execute_notebooks"] in ("cache", "force")
+    assert CONFIG["execute"]["allow_errors"] is False
+    assert CONFIG["execute"]["stderr_output"] == "error"
+    assert CONFIG["sphinx"]["config"]["nb_execution_raise_on_error"] is True
+    assert {"sphinx_exercise", "sphinx_proof"} <= set(CONFIG["sphinx"]["extra_extensions"])
+    repo = CONFIG["repository"]
+    assert repo["url"].startswith("https://github.com/") and repo["branch"] == "main"
+    assert CONFIG["launch_buttons"]["binderhub_url"] and CONFIG["launch_buttons"]["colab_url"]
+
+
+@pytest.mark.parametrize("path", CHAPTERS, ids=lambda p: p.name)
+def test_chapter_was_run_top_to_bottom(path):
+    counts = [c["execution_count"] for c in code_cells(load(path)) if source(c).strip()]
+    assert None not in counts, f"{path.name} has unexecuted code cells: run `make execute`"
+    assert counts == list(range(1, len(counts) + 1)), f"{path.name}: execution counts {counts} are not 1, 2, 3, ..."
+
+
+@pytest.mark.parametrize("path", CHAPTERS, ids=lambda p: p.name)
+def test_chapter_outputs_are_stored_and_clean(path):
+    nb = load(path)
+    for i, cell in enumerate(code_cells(nb)):
+        src, outputs = source(cell), cell.get("outputs", [])
+        kinds = {o["output_type"] for o in outputs}
+        assert "error" not in kinds, f"{path.name} code cell {i} stored an error"
+        assert not any(o.get("name") == "stderr" for o in outputs), f"{path.name} code cell {i} stored stderr text"
+        if "print(" in src or re.search(r"checks\.check_\w+\(", src):
+            assert any(o.get("name") == "stdout" for o in outputs), f"{path.name} code cell {i} prints but has no stored text"
+        if "plt.show()" in src:
+            assert any("image/png" in o.get("data", {}) for o in outputs), f"{path.name} code cell {i} plots but stored no image"
+        if "_explorer(" in src:
+            assert any(WIDGET_STATE.split("-state")[0] + "-view+json" in o.get("data", {}) for o in outputs)
+            assert WIDGET_STATE in nb["metadata"].get("widgets", {}), f"{path.name}: widget state was not saved"
+
+
+@pytest.mark.parametrize("path", CHAPTERS, ids=lambda p: p.name)
+def test_nbval_markers_carry_a_reason(path):
+    for i, cell in enumerate(code_cells(load(path))):
+        lines = source(cell).splitlines()
+        for n, line in enumerate(lines):
+            if "NBVAL_" in line:
+                assert re.fullmatch(r"\s*# NBVAL_(IGNORE_OUTPUT|SKIP|RAISES_EXCEPTION)\s*", line), \
+                    f"{path.name} cell {i}: an nbval marker must stand alone on its line: {line!r}"
+                assert n + 1 < len(lines) and re.match(r"\s*# \w+", lines[n + 1]), \
+                    f"{path.name} cell {i}: put the reason for {line.strip()} on the next line"
+
+
+def expected_colab_cell():
+    url = CONFIG["repository"]["url"]
+    return ("# Colab only: install the book's library from its repository (Colab's torch and numpy stay as they are).\n"
+            "import sys\n\n"
+            'if "google.colab" in sys.modules:\n'
+            f'    %pip install --quiet --no-deps "rnnbook @ git+{url}@{CONFIG["repository"]["branch"]}"')
+
+
+@pytest.mark.parametrize("path", CHAPTERS, ids=lambda p: p.name)
+def test_first_code_cell_installs_lib_only_in_colab(path):
+    first = code_cells(load(path))[0]
+    assert source(first) == expected_colab_cell()
+    assert "remove-cell" in first["metadata"].get("tags", []), "the Colab cell must be hidden in the book"
+    assert not first["outputs"]
+
+
+def test_project_name_matches_the_colab_install():
+    pyproject = (ROOT / "pyproject.toml").read_text()
+    assert re.search(r'^name = "rnnbook"$', pyproject, re.M)
+    assert "torch" not in re.search(r"^dependencies = \[(.*)\]$", pyproject, re.M).group(1)
