@@ -84,4 +84,4 @@ def check_latch(w_vv, w_vx, theta_v, hold=1000):
                   + ("The pulse does not move V far enough." if bad == t else
                      "The stored bit leaks away: with no input, V = g(w V - theta) needs a stable "
                      "fixed point on each side."))
-    print(f"✓ the latch stores a bit: set and reset work, and each value is held for {hold} steps.")
+    print(f"✓ the latch works: set and reset, each value held for {hold} steps.")

@@ -11,28 +11,37 @@ from ._validate import array_arg, positive_int
 
 
 def rnn_forward(x, w_vv, w_vx, theta_v, v0=None, g="tanh"):
-    """Eq. (1.1): V_i(t) = g(sum_j w_ij^(vv) V_j(t-1) + sum_k w_ik^(vx) x_k(t) - theta_i^(v)).
+    """Eq. (1.1): V(t) = g(w_vv V(t-1) + w_vx x(t) - theta_v), for t = 1..T.
 
-    Shapes: x (T, B, K), w_vv (N, N), w_vx (N, K), theta_v (N,), v0 (B, N) or None for zeros.
-    Returns ``V`` of shape (T+1, B, N) with ``V[0] = v0``, and a cache for the backward pass
-    holding the inputs and the local fields ``b`` of shape (T, B, N).
+    Shapes: x (T, B, K), w_vv (N, N), w_vx (N, K), theta_v (N,), and v0
+    (B, N) or None for zeros. Returns V (T+1, B, N) with V[0] = v0, and a
+    cache for the backward pass that holds the local fields b (T, B, N).
     """
-    sizes = {}
-    x = array_arg("x", x, ("T", "B", "K"), sizes)
-    w_vv = array_arg("w_vv", w_vv, ("N", "N"), sizes)
-    w_vx = array_arg("w_vx", w_vx, ("N", "K"), sizes)
-    theta_v = array_arg("theta_v", theta_v, ("N",), sizes)
+    x, w_vv, w_vx, theta_v, v0 = _rnn_args(x, w_vv, w_vx, theta_v, v0)
     act = activations.get(g)
-    T, B, N = x.shape[0], x.shape[1], sizes["N"]
-    dtype = np.result_type(x, w_vv, w_vx, theta_v)
-    V = np.empty((T + 1, B, N), dtype=dtype)
-    V[0] = 0.0 if v0 is None else array_arg("v0", v0, ("B", "N"), sizes)
-    b = (x @ w_vx.T - theta_v).astype(dtype)   # the input part of every local field, all t at once
+    T, B, N = x.shape[0], x.shape[1], w_vv.shape[0]
+    V = np.empty((T + 1, B, N), dtype=x.dtype)
+    V[0] = v0
+    b = x @ w_vx.T - theta_v        # the input part of b(t), for all t at once
     for t in range(1, T + 1):
-        b[t - 1] += V[t - 1] @ w_vv.T
+        b[t - 1] += V[t - 1] @ w_vv.T   # the recurrent part needs V(t-1)
         V[t] = act.g(b[t - 1])
     cache = {"x": x, "V": V, "b": b, "w_vv": w_vv, "w_vx": w_vx, "g": act.name}
     return V, cache
+
+
+def _rnn_args(x, w_vv, w_vx, theta_v, v0):
+    """Validate the arguments of eq. (1.1) and give them one floating dtype."""
+    sizes = {}
+    args = [array_arg("x", x, ("T", "B", "K"), sizes),
+            array_arg("w_vv", w_vv, ("N", "N"), sizes),
+            array_arg("w_vx", w_vx, ("N", "K"), sizes),
+            array_arg("theta_v", theta_v, ("N",), sizes)]
+    if v0 is None:
+        v0 = np.zeros((sizes["B"], sizes["N"]))
+    args.append(array_arg("v0", v0, ("B", "N"), sizes))
+    dtype = np.result_type(*args)
+    return [a.astype(dtype, copy=False) for a in args]
 
 
 def output_forward(V, w_ov, theta_o, g="linear"):

@@ -62,8 +62,9 @@ def plot_dynamics(structure, scale, g="tanh", T=60, axes=None):
     ax_gain.semilogy(t, np.maximum(run["gain"], 1e-16), label="measured")
     ax_gain.semilogy(t, np.maximum(run["rho"] ** t, 1e-16), "--", color="0.4",
                      label=rf"$\rho^t$, $\rho$ = {run['rho']:.2f}")
+    lowest = min(run["gain"].min(), run["rho"] ** T)
     ax_gain.set(xlabel="time step $t$", ylabel=r"$\|\delta V(t)\| / \|\delta V(0)\|$",
-                title="memory of a small nudge at $t = 0$", ylim=(1e-16, None))
+                title="memory of a small nudge at $t = 0$", ylim=(max(lowest / 10, 1e-16), None))
     ax_gain.legend(loc="best")
     return run
 
@@ -91,7 +92,8 @@ def dynamics_explorer(T=60):
     scale = w.FloatSlider(value=0.9, min=0.0, max=3.0, step=0.05, description="scale",
                           continuous_update=False)
     structure = w.Dropdown(options=STRUCTURES, value="two units, rotation", description="network")
-    g = w.ToggleButtons(options=["tanh", "linear"], value="tanh", description="g")
+    g = w.Dropdown(options=["tanh", "linear"], value="tanh", description="g",
+                   layout=w.Layout(width="160px"))
     image = w.Image(format="png", layout=w.Layout(width="100%", max_width="900px"))
     readout = w.HTML()
 
@@ -104,4 +106,4 @@ def dynamics_explorer(T=60):
     for control in (scale, structure, g):
         control.observe(update, names="value")
     update()
-    return w.VBox([w.HBox([scale, structure]), g, readout, image])
+    return w.VBox([w.HBox([scale, g]), structure, readout, image])

@@ -38,7 +38,7 @@ def test_a_stub_is_reported_as_not_written():
 
 def test_latch_passes_the_text_weights(capsys):
     checks.check_latch(np.array([[2.0]]), np.array([[3.0, -3.0]]), np.zeros(1))
-    assert "✓ the latch stores a bit" in capsys.readouterr().out
+    assert "✓ the latch works" in capsys.readouterr().out
 
 
 @pytest.mark.parametrize("w_vv, w_vx, theta, message", [

@@ -53,7 +53,7 @@ def test_bad_settings_are_rejected(kwargs, message):
 
 def test_explorer_redraws_at_every_extreme():
     box = widgets.dynamics_explorer()
-    (scale, structure), g, readout, image = box.children[0].children, *box.children[1:]
+    (scale, g), (structure, readout, image) = box.children[0].children, box.children[1:]
     first = image.value
     for s in (scale.min, scale.max):
         for st in widgets.STRUCTURES:
