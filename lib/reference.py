@@ -3,6 +3,7 @@
 Each function computes the same equation as its numpy namesake, with torch operations only, so
 that ``torch.autograd`` differentiates it. Importing this module imports torch.
 """
+import numpy as np
 import torch
 
 _G = {"tanh": torch.tanh, "sigmoid": torch.sigmoid, "relu": torch.relu, "linear": lambda b: b}
@@ -27,3 +28,73 @@ def rnn_forward(x, w_vv, w_vx, theta_v, v0=None, g="tanh"):
 def output_forward(V, w_ov, theta_o, g="linear"):
     """Readout in torch: O(t) = g(w_ov V(t) - theta_o) for t = 1..T. Returns (T, B, M)."""
     return _G[g](V[1:] @ w_ov.T - theta_o)
+
+
+def gru_forward(x, params, v0=None, variant="before", g="tanh"):
+    """Eqs. (9.30a-d) in torch, for both reset placements. Shapes as ``lib.gru.gru_forward``.
+
+    ``params`` maps the book's names (w_zx, ..., theta_hv) to float64 tensors. Returns V (T+1, B, N).
+    """
+    p = params
+    V = [torch.zeros(x.shape[1], p["w_zv"].shape[0], dtype=x.dtype) if v0 is None else v0]
+    for t in range(x.shape[0]):
+        V_prev = V[-1]
+        z = torch.sigmoid(x[t] @ p["w_zx"].T + V_prev @ p["w_zv"].T - p["theta_z"])
+        r = torch.sigmoid(x[t] @ p["w_rx"].T + V_prev @ p["w_rv"].T - p["theta_r"])
+        if variant == "before":
+            a_h = x[t] @ p["w_hx"].T + (r * V_prev) @ p["w_hv"].T - p["theta_h"]
+        else:
+            a_h = x[t] @ p["w_hx"].T - p["theta_h"] + r * (V_prev @ p["w_hv"].T - p["theta_hv"])
+        V.append((1 - z) * _G[g](a_h) + z * V_prev)
+    return torch.stack(V)
+
+
+def gru_params_from_torch(module):
+    """Read a one-layer ``torch.nn.GRU`` into the book's "after" parameters (numpy float64).
+
+    torch stacks the rows of its weights in the order r, z, n and adds two biases per gate;
+    the book subtracts thresholds: theta_r = -(b_ir + b_hr), theta_z = -(b_iz + b_hz),
+    theta_h = -b_in and theta_hv = -b_hn (the bias that the reset gate multiplies).
+    """
+    if not isinstance(module, torch.nn.GRU) or module.num_layers != 1 or module.bidirectional:
+        raise ValueError("module: expected a one-layer, unidirectional torch.nn.GRU")
+    if not module.bias or module.batch_first:
+        raise ValueError("module: expected bias=True and batch_first=False (time-major, as the book)")
+    N = module.hidden_size
+    get = {name: getattr(module, name).detach().double().numpy() for name in
+           ("weight_ih_l0", "weight_hh_l0", "bias_ih_l0", "bias_hh_l0")}
+    rows = {"r": slice(0, N), "z": slice(N, 2 * N), "h": slice(2 * N, 3 * N)}
+    params = {}
+    for gate, rows_ in rows.items():
+        params[f"w_{gate}x"] = get["weight_ih_l0"][rows_].copy()
+        params[f"w_{gate}v"] = get["weight_hh_l0"][rows_].copy()
+    params["theta_r"] = -(get["bias_ih_l0"][rows["r"]] + get["bias_hh_l0"][rows["r"]])
+    params["theta_z"] = -(get["bias_ih_l0"][rows["z"]] + get["bias_hh_l0"][rows["z"]])
+    params["theta_h"] = -get["bias_ih_l0"][rows["h"]]
+    params["theta_hv"] = -get["bias_hh_l0"][rows["h"]]
+    return params
+
+
+def gru_params_to_torch(params, module):
+    """Write the book's "after" parameters into a one-layer ``torch.nn.GRU``, in place.
+
+    The gates' single thresholds become b_i = -theta and b_h = 0, so a round trip book -> torch ->
+    book is exact, while torch -> book -> torch keeps only the sum of each gate's two biases
+    (which is all the model depends on). Returns the module.
+    """
+    N = module.hidden_size
+    expected = {"w_zx": (N, module.input_size), "w_zv": (N, N), "theta_hv": (N,)}
+    for name, shape in expected.items():
+        if name not in params or tuple(params[name].shape) != shape:
+            raise ValueError(f"params: expected the 'after' variant with {name} of shape {shape}")
+    order = ("r", "z", "h")
+    new = {
+        "weight_ih_l0": np.concatenate([params[f"w_{g}x"] for g in order]),
+        "weight_hh_l0": np.concatenate([params[f"w_{g}v"] for g in order]),
+        "bias_ih_l0": -np.concatenate([params["theta_r"], params["theta_z"], params["theta_h"]]),
+        "bias_hh_l0": np.concatenate([np.zeros(2 * N), -params["theta_hv"]]),
+    }
+    with torch.no_grad():
+        for name, value in new.items():
+            getattr(module, name).copy_(torch.as_tensor(value))
+    return module

@@ -1,0 +1,151 @@
+"""The gated recurrent unit, eqs. (9.30a-d), forward and backward (the learning rule), in numpy.
+
+Two placements of the reset gate r, both with z near 1 keeping the old state:
+
+- ``variant="before"``, eq. (9.30c) as in Cho et al. (2014): h = g(w_hx x + w_hv (r * V) - theta_h);
+- ``variant="after"``, as in torch.nn.GRU and cuDNN: h = g(w_hx x - theta_h + r * (w_hv V - theta_hv)),
+  with a second candidate threshold theta_hv inside the bracket.
+
+Parameters live in a dict with the names of the equations: ``w_zx, w_zv, theta_z`` (update gate),
+``w_rx, w_rv, theta_r`` (reset gate), ``w_hx, w_hv, theta_h`` (candidate) and, for "after" only,
+``theta_hv``. Shapes: w_*x (N, K), w_*v (N, N), theta_* (N,). Time-major as everywhere in the book:
+x (T, B, K), V (T+1, B, N) with V[0] the initial state.
+"""
+import numpy as np
+
+from . import activations
+from ._validate import array_arg, choice
+
+VARIANTS = ("before", "after")
+PARAMS = ("w_zx", "w_zv", "theta_z", "w_rx", "w_rv", "theta_r", "w_hx", "w_hv", "theta_h")
+
+
+def param_names(variant):
+    """The parameter names that ``variant`` needs: PARAMS, plus theta_hv for "after"."""
+    choice("variant", variant, VARIANTS)
+    return PARAMS + (("theta_hv",) if variant == "after" else ())
+
+
+def param_dims(name):
+    """The named axes of a parameter: (N, K) for w_*x, (N, N) for w_*v, (N,) for thresholds."""
+    return ("N",) if name.startswith("theta") else {"x": ("N", "K"), "v": ("N", "N")}[name[-1]]
+
+
+def sigmoid(a):
+    """The logistic function sigma(a) = 1 / (1 + exp(-a)), without overflow."""
+    return activations.get("sigmoid").g(a)
+
+
+def gru_forward(x, params, v0=None, variant="before", g="tanh"):
+    """Eqs. (9.30a-d) over t = 1..T, for either placement of the reset gate.
+
+    Shapes: x (T, B, K), params as in the module docstring, v0 (B, N) or None
+    for zeros. Returns V (T+1, B, N) with V[0] = v0, and a cache that holds
+    the gates z, r, the candidate h and its local field a_h, all (T, B, N).
+    """
+    x, p, v0 = _gru_args(x, params, v0, variant)
+    act = activations.get(g)
+    T, B, N = x.shape[0], x.shape[1], v0.shape[1]
+    # the input parts of the three local fields, for all t at once
+    xz = x @ p["w_zx"].T - p["theta_z"]
+    xr = x @ p["w_rx"].T - p["theta_r"]
+    xh = x @ p["w_hx"].T - p["theta_h"]
+    V = np.empty((T + 1, B, N), dtype=x.dtype)
+    V[0] = v0
+    z, r, h, a_h, u = (np.empty((T, B, N), dtype=x.dtype) for _ in range(5))
+    for t in range(T):              # V[t] is V(t-1) here, V[t+1] is V(t)
+        z[t] = sigmoid(xz[t] + V[t] @ p["w_zv"].T)                    # (9.30a)
+        r[t] = sigmoid(xr[t] + V[t] @ p["w_rv"].T)                    # (9.30b)
+        if variant == "before":
+            a_h[t] = xh[t] + (r[t] * V[t]) @ p["w_hv"].T              # (9.30c)
+        else:
+            u[t] = V[t] @ p["w_hv"].T - p["theta_hv"]
+            a_h[t] = xh[t] + r[t] * u[t]
+        h[t] = act.g(a_h[t])
+        V[t + 1] = (1 - z[t]) * h[t] + z[t] * V[t]                    # (9.30d)
+    cache = {"x": x, "V": V, "z": z, "r": r, "h": h, "a_h": a_h, "u": u,
+             "params": p, "variant": variant, "g": act.name}
+    return V, cache
+
+
+def gru_backward(dV, cache):
+    """The learning rule of eqs. (9.30a-d): gradients of a loss H by backpropagation through time.
+
+    dV (T+1, B, N) holds dH/dV(t) from outside the recurrence (e.g. from the outputs).
+    Returns a dict with dH/d(parameter) for every parameter of the variant, dH/dx (T, B, K)
+    under "x" and dH/dV(0) (B, N) under "v0". True gradients: nothing is clipped.
+    """
+    x, V, z, r, h, a_h, u = (cache[k] for k in ("x", "V", "z", "r", "h", "a_h", "u"))
+    p, variant = cache["params"], cache["variant"]
+    dV = array_arg("dV", dV, ("T+1", "B", "N"), {"T+1": V.shape[0], "B": V.shape[1], "N": V.shape[2]})
+    g_prime = activations.get(cache["g"]).g_prime
+    grads = {name: np.zeros_like(value) for name, value in p.items()}
+    dx = np.empty_like(x)
+    carry = np.zeros_like(V[0])     # dH/dV(t) through the later time steps
+    for t in reversed(range(x.shape[0])):
+        dV_t = dV[t + 1] + carry
+        # (9.30d): V(t) = (1 - z) h + z V(t-1)
+        dh = dV_t * (1 - z[t])
+        dz = dV_t * (V[t] - h[t])
+        dV_prev = dV_t * z[t]
+        da_h = dh * g_prime(a_h[t])
+        if variant == "before":     # (9.30c): a_h = w_hx x + w_hv (r * V) - theta_h
+            grads["w_hv"] += da_h.T @ (r[t] * V[t])
+            d_rV = da_h @ p["w_hv"]
+            dr = d_rV * V[t]
+            dV_prev += d_rV * r[t]
+        else:                       # a_h = w_hx x - theta_h + r * (w_hv V - theta_hv)
+            dr = da_h * u[t]
+            du = da_h * r[t]
+            grads["w_hv"] += du.T @ V[t]
+            grads["theta_hv"] -= du.sum(axis=0)
+            dV_prev += du @ p["w_hv"]
+        # (9.30a), (9.30b): sigmoid' = sigma (1 - sigma)
+        da_z = dz * z[t] * (1 - z[t])
+        da_r = dr * r[t] * (1 - r[t])
+        dx[t] = da_z @ p["w_zx"] + da_r @ p["w_rx"] + da_h @ p["w_hx"]
+        for gate, da in (("z", da_z), ("r", da_r), ("h", da_h)):
+            grads[f"w_{gate}x"] += da.T @ x[t]
+            grads[f"theta_{gate}"] -= da.sum(axis=0)
+            if gate != "h":
+                grads[f"w_{gate}v"] += da.T @ V[t]
+                dV_prev += da @ p[f"w_{gate}v"]
+        carry = dV_prev
+    grads["x"] = dx
+    grads["v0"] = dV[0] + carry
+    return grads
+
+
+def init_params(N, K, variant="before", seed=0, scale=None, z_bias=0.0):
+    """Random parameters as torch.nn.GRU initialises them: uniform in [-1/sqrt(N), 1/sqrt(N)].
+
+    ``z_bias`` is added to the update gate's bias (i.e. subtracted from theta_z): a positive value
+    starts every unit with z near 1, keeping its state. Returns a dict of float64 arrays.
+    """
+    rng = np.random.default_rng(seed)
+    bound = 1 / np.sqrt(N) if scale is None else scale
+    sizes = {"N": N, "K": K}
+    params = {name: rng.uniform(-bound, bound, size=[sizes[d] for d in param_dims(name)])
+              for name in param_names(variant)}
+    params["theta_z"] -= z_bias
+    return params
+
+
+def _gru_args(x, params, v0, variant):
+    """Validate the arguments of eqs. (9.30a-d) and give them one floating dtype."""
+    choice("variant", variant, VARIANTS)
+    if not isinstance(params, dict):
+        raise ValueError(f"params: expected a dict of arrays, got {type(params).__name__}")
+    needed = list(param_names(variant))
+    missing, extra = set(needed) - set(params), set(params) - set(needed)
+    if missing or extra:
+        raise ValueError(f"params: variant {variant!r} needs exactly {needed}; "
+                         f"missing {sorted(missing)}, unexpected {sorted(extra)}")
+    sizes = {}
+    x = array_arg("x", x, ("T", "B", "K"), sizes)
+    p = {name: array_arg(name, params[name], param_dims(name), sizes) for name in needed}
+    v0 = np.zeros((sizes["B"], sizes["N"])) if v0 is None else v0
+    v0 = array_arg("v0", v0, ("B", "N"), sizes)
+    dtype = np.result_type(x, v0, *p.values())
+    return x.astype(dtype, copy=False), {k: a.astype(dtype, copy=False) for k, a in p.items()}, \
+        v0.astype(dtype, copy=False)

@@ -1,0 +1,227 @@
+import numpy as np
+import pytest
+import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from lib import gru, reference, rnn
+
+
+def problem(T=4, B=3, N=5, K=2, variant="before", seed=0, scale=0.8):
+    rng = np.random.default_rng(seed)
+    params = gru.init_params(N, K, variant, seed=seed, scale=scale)
+    return rng.standard_normal((T, B, K)), params, rng.standard_normal((B, N))
+
+
+def loss_weights(T, B, N, seed=1):
+    """dH/dV for H = sum_t sum_i R_i(t) V_i(t): random, including t = 0."""
+    return np.random.default_rng(seed).standard_normal((T + 1, B, N))
+
+
+def autograd(x, params, v0, R, variant, g="tanh"):
+    tx = reference.as_tensor(x, requires_grad=True)
+    tp = {k: reference.as_tensor(v, requires_grad=True) for k, v in params.items()}
+    tv0 = reference.as_tensor(v0, requires_grad=True)
+    V = reference.gru_forward(tx, tp, tv0, variant=variant, g=g)
+    (V * reference.as_tensor(R)).sum().backward()
+    grads = {k: t.grad.numpy() for k, t in tp.items()}
+    grads.update(x=tx.grad.numpy(), v0=tv0.grad.numpy())
+    return V.detach().numpy(), grads
+
+
+def max_rel_error(a, b):
+    return np.max(np.abs(a - b)) / max(np.max(np.abs(b)), 1e-300)
+
+
+@pytest.mark.parametrize("variant", gru.VARIANTS)
+def test_forward_and_backward_match_autograd(variant):
+    x, params, v0 = problem(variant=variant)
+    R = loss_weights(4, 3, 5)
+    V, cache = gru.gru_forward(x, params, v0, variant=variant)
+    grads = gru.gru_backward(R, cache)
+    V_ref, grads_ref = autograd(x, params, v0, R, variant)
+    np.testing.assert_allclose(V, V_ref, rtol=0, atol=1e-14)
+    assert set(grads) == set(grads_ref)
+    for name in grads:
+        assert max_rel_error(grads[name], grads_ref[name]) < 1e-10, name
+
+
+@settings(max_examples=30, deadline=None)
+@given(T=st.integers(1, 5), B=st.integers(1, 3), N=st.integers(1, 4), K=st.integers(1, 3),
+       variant=st.sampled_from(gru.VARIANTS), g=st.sampled_from(["tanh", "sigmoid", "linear"]),
+       seed=st.integers(0, 2**16))
+def test_backward_matches_autograd_on_random_shapes(T, B, N, K, variant, g, seed):
+    x, params, v0 = problem(T, B, N, K, variant, seed)
+    R = loss_weights(T, B, N, seed + 1)
+    V, cache = gru.gru_forward(x, params, v0, variant=variant, g=g)
+    grads = gru.gru_backward(R, cache)
+    V_ref, grads_ref = autograd(x, params, v0, R, variant, g)
+    np.testing.assert_allclose(V, V_ref, rtol=1e-12, atol=1e-13)
+    for name in grads:
+        assert max_rel_error(grads[name], grads_ref[name]) < 1e-10, name
+
+
+@pytest.mark.parametrize("variant", gru.VARIANTS)
+def test_backward_matches_finite_differences(variant):
+    x, params, v0 = problem(T=3, B=2, N=3, K=2, variant=variant, seed=3)
+    R = loss_weights(3, 2, 3, seed=4)
+
+    def H(p):
+        return np.sum(gru.gru_forward(x, p, v0, variant=variant)[0] * R)
+
+    grads = gru.gru_backward(R, gru.gru_forward(x, params, v0, variant=variant)[1])
+    eps = 1e-6
+    for name, value in params.items():
+        numeric = np.zeros_like(value)
+        for idx in np.ndindex(value.shape):
+            plus, minus = ({**params, name: value.copy()} for _ in range(2))
+            plus[name][idx] += eps
+            minus[name][idx] -= eps
+            numeric[idx] = (H(plus) - H(minus)) / (2 * eps)
+        assert max_rel_error(grads[name], numeric) < 1e-6, name
+
+
+def test_after_variant_reproduces_torch_gru_through_the_adapter():
+    torch.manual_seed(0)
+    T, B, N, K = 6, 3, 5, 4
+    module = torch.nn.GRU(K, N).double()
+    params = reference.gru_params_from_torch(module)
+    x = torch.randn(T, B, K, dtype=torch.float64, requires_grad=True)
+    h0 = torch.randn(1, B, N, dtype=torch.float64, requires_grad=True)
+    out, _ = module(x, h0)
+    R = torch.randn(T, B, N, dtype=torch.float64)
+    (out * R).sum().backward()
+
+    V, cache = gru.gru_forward(x.detach().numpy(), params, h0[0].detach().numpy(), variant="after")
+    np.testing.assert_allclose(V[1:], out.detach().numpy(), rtol=0, atol=1e-12)
+    dV = np.concatenate([np.zeros((1, B, N)), R.numpy()])
+    grads = gru.gru_backward(dV, cache)
+    np.testing.assert_allclose(grads["x"], x.grad.numpy(), rtol=0, atol=1e-12)
+    np.testing.assert_allclose(grads["v0"], h0.grad[0].numpy(), rtol=0, atol=1e-12)
+    # map the book's gradients back onto torch's stacked weights (rows r, z, n)
+    order = ("r", "z", "h")
+    expected = {
+        "weight_ih_l0": np.concatenate([grads[f"w_{g}x"] for g in order]),
+        "weight_hh_l0": np.concatenate([grads[f"w_{g}v"] for g in order]),
+        # b_ir and b_hr both enter as -theta_r, so both get -dH/dtheta_r
+        "bias_ih_l0": -np.concatenate([grads["theta_r"], grads["theta_z"], grads["theta_h"]]),
+        "bias_hh_l0": -np.concatenate([grads["theta_r"], grads["theta_z"], grads["theta_hv"]]),
+    }
+    for name, value in expected.items():
+        np.testing.assert_allclose(value, getattr(module, name).grad.numpy(), rtol=0, atol=1e-12)
+
+
+def test_adapter_round_trips():
+    torch.manual_seed(1)
+    module = torch.nn.GRU(3, 4).double()
+    params = gru.init_params(4, 3, "after", seed=2)
+    back = reference.gru_params_from_torch(reference.gru_params_to_torch(params, module))
+    for name in params:
+        np.testing.assert_array_equal(back[name], params[name])
+    # torch -> book -> torch keeps every weight and the sum of each gate's two biases
+    original = torch.nn.GRU(3, 4).double()
+    copy = reference.gru_params_to_torch(reference.gru_params_from_torch(original), torch.nn.GRU(3, 4).double())
+    x = torch.randn(5, 2, 3, dtype=torch.float64)
+    torch.testing.assert_close(copy(x)[0], original(x)[0], rtol=0, atol=1e-14)
+
+
+def test_adapter_rejects_what_it_cannot_map():
+    with pytest.raises(ValueError, match="one-layer"):
+        reference.gru_params_from_torch(torch.nn.GRU(3, 4, num_layers=2))
+    with pytest.raises(ValueError, match="batch_first=False"):
+        reference.gru_params_from_torch(torch.nn.GRU(3, 4, batch_first=True))
+    with pytest.raises(ValueError, match="'after' variant"):
+        reference.gru_params_to_torch(gru.init_params(4, 3, "before"), torch.nn.GRU(3, 4))
+
+
+def test_before_variant_is_a_different_function_from_torch_gru():
+    torch.manual_seed(2)
+    module = torch.nn.GRU(2, 4).double()
+    params = reference.gru_params_from_torch(module)
+    x = torch.randn(8, 3, 2, dtype=torch.float64)
+    out = module(x)[0].detach().numpy()
+    before = {k: v for k, v in params.items() if k != "theta_hv"}
+    V_before, _ = gru.gru_forward(x.numpy(), before, variant="before")
+    # the same weights give visibly different states: reset before vs after the product
+    assert np.max(np.abs(V_before[1:] - out)) > 1e-2
+    # they coincide only in the degenerate case: one unit (w_hv is 1x1) and b_hn = 0
+    module1 = torch.nn.GRU(2, 1).double()
+    with torch.no_grad():
+        module1.bias_hh_l0[2:] = 0.0
+    p1 = reference.gru_params_from_torch(module1)
+    V1, _ = gru.gru_forward(x.numpy(), {k: v for k, v in p1.items() if k != "theta_hv"}, variant="before")
+    np.testing.assert_allclose(V1[1:], module1(x)[0].detach().numpy(), rtol=0, atol=1e-14)
+
+
+@pytest.mark.parametrize("variant", gru.VARIANTS)
+def test_z_equal_one_is_the_identity_shortcut(variant):
+    x, params, v0 = problem(T=5, variant=variant)
+    params = {**params, "w_zx": np.zeros((5, 2)), "w_zv": np.zeros((5, 5)), "theta_z": np.full(5, -50.0)}
+    V, cache = gru.gru_forward(x, params, v0, variant=variant)
+    assert np.all(cache["z"] == 1.0)
+    np.testing.assert_array_equal(V[-1], v0)
+    # the Jacobian dV(t)/dV(t-1), row by row from the backward pass, is exactly the identity
+    _, cache1 = gru.gru_forward(x[:1, :1], params, v0[:1], variant=variant)
+    J = np.empty((5, 5))
+    for i in range(5):
+        dV = np.zeros((2, 1, 5))
+        dV[1, 0, i] = 1.0
+        J[i] = gru.gru_backward(dV, cache1)["v0"][0]
+    np.testing.assert_array_equal(J, np.eye(5))
+
+
+@pytest.mark.parametrize("variant", gru.VARIANTS)
+def test_z_zero_and_r_one_is_the_plain_rnn(variant):
+    x, params, v0 = problem(T=6, variant=variant)
+    params = {**params, "w_zx": np.zeros((5, 2)), "w_zv": np.zeros((5, 5)), "theta_z": np.full(5, 50.0),
+              "w_rx": np.zeros((5, 2)), "w_rv": np.zeros((5, 5)), "theta_r": np.full(5, -50.0)}
+    theta = params["theta_h"] + (params["theta_hv"] if variant == "after" else 0.0)
+    V, _ = gru.gru_forward(x, params, v0, variant=variant)
+    V_rnn, _ = rnn.rnn_forward(x, params["w_hv"], params["w_hx"], theta, v0=v0)
+    np.testing.assert_allclose(V, V_rnn, rtol=0, atol=1e-15)
+
+
+def test_float32_stays_float32():
+    x, params, v0 = problem()
+    V, _ = gru.gru_forward(x.astype(np.float32), {k: v.astype(np.float32) for k, v in params.items()},
+                           v0.astype(np.float32))
+    assert V.dtype == np.float32
+
+
+def test_init_params_follows_torch_and_raises_the_update_bias():
+    p = gru.init_params(16, 3, "after", seed=0, z_bias=2.0)
+    assert set(p) == set(gru.param_names("after"))
+    assert np.all(np.abs(p["w_zv"]) <= 0.25) and p["w_zv"].shape == (16, 16) and p["w_hx"].shape == (16, 3)
+    assert np.all(p["theta_z"] < -1.7)            # z starts near sigma(2) = 0.88
+    np.testing.assert_array_equal(p["w_hv"], gru.init_params(16, 3, "after", seed=0)["w_hv"])
+
+
+@pytest.mark.parametrize("change, message", [
+    (dict(variant="middle"), "variant: expected one of"),
+    (dict(params="weights"), "params: expected a dict"),
+    (dict(drop="w_hv"), r"missing \['w_hv'\]"),
+    (dict(add="theta_hv"), r"unexpected \['theta_hv'\]"),
+    (dict(x=np.zeros((0, 3, 2))), "x: expected at least one time step"),
+    (dict(x=np.full((4, 3, 2), np.nan)), "x: contains NaN"),
+    (dict(v0=np.zeros((3, 4))), "v0: expected shape"),
+    (dict(bad="w_zv"), "w_zv: expected shape"),
+])
+def test_bad_input_names_the_argument(change, message):
+    x, params, v0 = problem()
+    variant = change.get("variant", "before")
+    if "drop" in change:
+        params.pop(change["drop"])
+    if "add" in change:
+        params[change["add"]] = np.zeros(5)
+    if "bad" in change:
+        params[change["bad"]] = np.zeros((5, 4))
+    params = change.get("params", params)
+    with pytest.raises(ValueError, match=message):
+        gru.gru_forward(change.get("x", x), params, change.get("v0", v0), variant=variant)
+
+
+def test_backward_rejects_a_wrong_upstream_gradient():
+    x, params, v0 = problem()
+    _, cache = gru.gru_forward(x, params, v0)
+    with pytest.raises(ValueError, match="dV: expected shape"):
+        gru.gru_backward(np.zeros((4, 3, 5)), cache)
