@@ -73,17 +73,19 @@ def gru_backward(dV, cache):
 
     dV (T+1, B, N) holds dH/dV(t) from outside the recurrence (e.g. from the outputs).
     Returns a dict with dH/d(parameter) for every parameter of the variant, dH/dx (T, B, K)
-    under "x" and dH/dV(0) (B, N) under "v0". True gradients: nothing is clipped.
+    under "x", dH/dV(0) (B, N) under "v0", and under "V" the total dH/dV(t) (T+1, B, N),
+    through all later time steps (its norm against t shows vanishing gradients). True
+    gradients: nothing is clipped.
     """
     x, V, z, r, h, a_h, u = (cache[k] for k in ("x", "V", "z", "r", "h", "a_h", "u"))
     p, variant = cache["params"], cache["variant"]
     dV = array_arg("dV", dV, ("T+1", "B", "N"), {"T+1": V.shape[0], "B": V.shape[1], "N": V.shape[2]})
     g_prime = activations.get(cache["g"]).g_prime
     grads = {name: np.zeros_like(value) for name, value in p.items()}
-    dx = np.empty_like(x)
+    dx, dV_total = np.empty_like(x), np.empty_like(V)
     carry = np.zeros_like(V[0])     # dH/dV(t) through the later time steps
     for t in reversed(range(x.shape[0])):
-        dV_t = dV[t + 1] + carry
+        dV_t = dV_total[t + 1] = dV[t + 1] + carry
         # (9.30d): V(t) = (1 - z) h + z V(t-1)
         dh = dV_t * (1 - z[t])
         dz = dV_t * (V[t] - h[t])
@@ -111,8 +113,8 @@ def gru_backward(dV, cache):
                 grads[f"w_{gate}v"] += da.T @ V[t]
                 dV_prev += da @ p[f"w_{gate}v"]
         carry = dV_prev
-    grads["x"] = dx
-    grads["v0"] = dV[0] + carry
+    dV_total[0] = dV[0] + carry
+    grads.update(x=dx, v0=dV_total[0], V=dV_total)
     return grads
 
 

@@ -41,6 +41,8 @@ def test_forward_and_backward_match_autograd(variant):
     grads = gru.gru_backward(R, cache)
     V_ref, grads_ref = autograd(x, params, v0, R, variant)
     np.testing.assert_allclose(V, V_ref, rtol=0, atol=1e-14)
+    # the total dH/dV(t): at t = 0 it is dH/dV(0); at t = T only the direct term remains
+    np.testing.assert_array_equal(grads.pop("V")[[0, -1]], [grads["v0"], R[-1]])
     assert set(grads) == set(grads_ref)
     for name in grads:
         assert max_rel_error(grads[name], grads_ref[name]) < 1e-10, name
@@ -57,7 +59,7 @@ def test_backward_matches_autograd_on_random_shapes(T, B, N, K, variant, g, seed
     grads = gru.gru_backward(R, cache)
     V_ref, grads_ref = autograd(x, params, v0, R, variant, g)
     np.testing.assert_allclose(V, V_ref, rtol=1e-12, atol=1e-13)
-    for name in grads:
+    for name in grads_ref:
         assert max_rel_error(grads[name], grads_ref[name]) < 1e-10, name
 
 
@@ -225,3 +227,18 @@ def test_backward_rejects_a_wrong_upstream_gradient():
     _, cache = gru.gru_forward(x, params, v0)
     with pytest.raises(ValueError, match="dV: expected shape"):
         gru.gru_backward(np.zeros((4, 3, 5)), cache)
+
+
+@pytest.mark.parametrize("variant", gru.VARIANTS)
+def test_total_state_gradient_at_every_time_step(variant):
+    x, params, v0 = problem(T=6, variant=variant)
+    R = loss_weights(6, 3, 5)
+    V, cache = gru.gru_forward(x, params, v0, variant=variant)
+    dV_total = gru.gru_backward(R, cache)["V"]
+    tp = {k: reference.as_tensor(v) for k, v in params.items()}
+    for t in range(7):
+        # restart the recurrence at V(t) as a leaf: its gradient is the total dH/dV(t)
+        leaf = reference.as_tensor(V[t], requires_grad=True)
+        rest = reference.gru_forward(reference.as_tensor(x[t:]), tp, leaf, variant) if t < 6 else leaf[None]
+        (rest * reference.as_tensor(R[t:])).sum().backward()
+        assert max_rel_error(dV_total[t], leaf.grad.numpy()) < 1e-12, t
