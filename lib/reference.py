@@ -98,3 +98,43 @@ def gru_params_to_torch(params, module):
         for name, value in new.items():
             getattr(module, name).copy_(torch.as_tensor(value))
     return module
+
+
+class BookGRU(torch.nn.Module):
+    """Eqs. (9.30a-d) as a trainable torch module, for either reset placement.
+
+    ``forward(x)`` maps inputs (T, B, K) to the states V(1..T) of shape (T, B, N), starting from
+    V(0) = 0, like ``torch.nn.GRU``. Parameters carry the book's names and are initialised as
+    ``lib.gru.init_params`` does (torch.nn.GRU's uniform range), with ``z_bias`` raising the update
+    gate's bias. ``params()`` returns them as numpy arrays for ``lib.gru``.
+    """
+
+    def __init__(self, K, N, variant="before", seed=0, z_bias=0.0, dtype=torch.float32):
+        from . import gru    # numpy-only module; imported here to keep the two files independent
+        super().__init__()
+        self.variant = variant
+        init = gru.init_params(N, K, variant, seed=seed, z_bias=z_bias)
+        for name, value in init.items():
+            setattr(self, name, torch.nn.Parameter(torch.tensor(value, dtype=dtype)))
+
+    def params(self):
+        """The parameters as a dict of numpy float64 arrays, in the book's names."""
+        return {name: p.detach().double().numpy() for name, p in self.named_parameters()}
+
+    def forward(self, x):
+        # the input parts of the three local fields, for all t at once
+        xz = x @ self.w_zx.T - self.theta_z
+        xr = x @ self.w_rx.T - self.theta_r
+        xh = x @ self.w_hx.T - self.theta_h
+        V = x.new_zeros(x.shape[1], self.w_zv.shape[0])
+        states = []
+        for t in range(x.shape[0]):
+            z = torch.sigmoid(xz[t] + V @ self.w_zv.T)
+            r = torch.sigmoid(xr[t] + V @ self.w_rv.T)
+            if self.variant == "before":
+                h = torch.tanh(xh[t] + (r * V) @ self.w_hv.T)
+            else:
+                h = torch.tanh(xh[t] + r * (V @ self.w_hv.T - self.theta_hv))
+            V = (1 - z) * h + z * V
+            states.append(V)
+        return torch.stack(states)

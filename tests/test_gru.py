@@ -242,3 +242,19 @@ def test_total_state_gradient_at_every_time_step(variant):
         rest = reference.gru_forward(reference.as_tensor(x[t:]), tp, leaf, variant) if t < 6 else leaf[None]
         (rest * reference.as_tensor(R[t:])).sum().backward()
         assert max_rel_error(dV_total[t], leaf.grad.numpy()) < 1e-12, t
+
+
+@pytest.mark.parametrize("variant", gru.VARIANTS)
+def test_trainable_module_computes_the_same_states_and_gradients(variant):
+    module = reference.BookGRU(2, 4, variant, seed=5, z_bias=1.0, dtype=torch.float64)
+    params = module.params()
+    np.testing.assert_array_equal(params["w_hv"], gru.init_params(4, 2, variant, seed=5)["w_hv"])
+    x = np.random.default_rng(6).standard_normal((7, 3, 2))
+    out = module(reference.as_tensor(x))
+    R = np.random.default_rng(7).standard_normal((7, 3, 4))
+    (out * reference.as_tensor(R)).sum().backward()
+    V, cache = gru.gru_forward(x, params, variant=variant)
+    np.testing.assert_allclose(out.detach().numpy(), V[1:], rtol=0, atol=1e-15)
+    grads = gru.gru_backward(np.concatenate([np.zeros((1, 3, 4)), R]), cache)
+    for name, p in module.named_parameters():
+        assert max_rel_error(grads[name], p.grad.numpy()) < 1e-12, name
