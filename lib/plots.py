@@ -34,9 +34,9 @@ def _node(ax, xy, label, color, radius=0.32):
     ax.text(*xy, label, ha="center", va="center", fontsize=11, zorder=4)
 
 
-def _arrow(ax, start, end, label="", color="black", rad=0.0, label_offset=(0, 0)):
+def _arrow(ax, start, end, label="", color="black", rad=0.0, label_offset=(0, 0), shrink=13):
     ax.add_patch(FancyArrowPatch(start, end, arrowstyle="-|>", mutation_scale=14, color=color,
-                                 linewidth=1.5, shrinkA=13, shrinkB=13,
+                                 linewidth=1.5, shrinkA=shrink, shrinkB=shrink,
                                  connectionstyle=f"arc3,rad={rad}", zorder=2))
     if label:
         mid = ((start[0] + end[0]) / 2 + label_offset[0], (start[1] + end[1]) / 2 + label_offset[1])
@@ -80,3 +80,51 @@ def draw_unrolled(T=3, ax=None):
     ax.set_aspect("equal")
     ax.axis("off")
     return ax
+
+
+def _box(ax, xy, text, color, width=1.5, height=0.7):
+    from matplotlib.patches import FancyBboxPatch
+    x, y = xy
+    ax.add_patch(FancyBboxPatch((x - width / 2, y - height / 2), width, height,
+                                boxstyle="round,pad=0.05", facecolor="white", edgecolor=color,
+                                linewidth=2, zorder=3))
+    ax.text(x, y, text, ha="center", va="center", fontsize=10, zorder=4)
+
+
+def _skip(ax, bottom, top, side, color, start_radius):
+    """An identity path from a node at (0, bottom) around the right of a block into (0, top)."""
+    ax.plot([start_radius, side, side], [bottom, bottom, top], color=color, linewidth=1.5, zorder=2)
+    ax.add_patch(FancyArrowPatch((side, top), (0.25, top), arrowstyle="-|>", mutation_scale=14,
+                                 color=color, linewidth=1.5, zorder=2))
+    ax.text(side + 0.15, (bottom + top) / 2, "identity", rotation=90, color=color,
+            ha="left", va="center", fontsize=10)
+
+
+def draw_resnet_analogy(axes=None):
+    """Draw a residual block, y = x + F(x), beside one GRU step written the same way,
+    V(t) = V(t-1) + (1 - z) * (h - V(t-1)) (eq. 9.30d). Returns the two axes."""
+    if axes is None:
+        _, axes = plt.subplots(1, 2, figsize=(10, 4.0))
+    blue, orange, green = COLORS[0], COLORS[1], COLORS[2]
+    panels = [(axes[0], "$x$", "$y$", "$F(x)$\nweight layers", 2.2, None,
+               "residual block (ResNet)\n$y = x + F(x)$"),
+              (axes[1], "$V(t-1)$", "$V(t)$", "$(1-z)\\odot(h - V(t-1))$\ngates and candidate", 3.4,
+               "$x(t)$", "one GRU step, eq. (9.30d) rewritten\n$V(t) = V(t-1) + (1-z)\\odot(h - V(t-1))$")]
+    for ax, below, above, block, width, side_input, title in panels:
+        _node(ax, (0, 0), below, green, radius=0.65)
+        _box(ax, (0, 1.75), block, orange, width=width, height=0.95)
+        _node(ax, (0, 3.3), "$+$", "black", radius=0.25)
+        _node(ax, (0, 4.6), above, blue, radius=0.65)
+        _arrow(ax, (0, 0.65), (0, 1.2), shrink=0)
+        _arrow(ax, (0, 2.3), (0, 3.05), shrink=0)
+        _arrow(ax, (0, 3.55), (0, 3.95), shrink=0)
+        _skip(ax, 0, 3.3, width / 2 + 0.5, blue, start_radius=0.65)
+        if side_input:
+            _node(ax, (-width / 2 - 1.0, 1.75), side_input, green, radius=0.5)
+            _arrow(ax, (-width / 2 - 0.5, 1.75), (-width / 2 - 0.08, 1.75), shrink=0)
+        ax.set_title(title, fontsize=11)
+        ax.set_xlim(-3.4, 3.4)
+        ax.set_ylim(-0.8, 5.4)
+        ax.set_aspect("equal")
+        ax.axis("off")
+    return axes

@@ -18,3 +18,12 @@ def test_book_style_is_applied():
     plots.use_book_style()
     assert plt.rcParams["axes.spines.top"] is False
     assert plt.rcParams["axes.prop_cycle"].by_key()["color"][0] == plots.COLORS[0]
+
+
+def test_resnet_analogy_labels_both_shortcuts():
+    axes = plots.draw_resnet_analogy()
+    for ax in axes:
+        texts = [t.get_text() for t in ax.texts]
+        assert texts.count("identity") == 1 and "$+$" in texts
+    assert "9.30d" in axes[1].get_title()
+    plt.close("all")
