@@ -85,3 +85,18 @@ def check_latch(w_vv, w_vx, theta_v, hold=1000):
                      "The stored bit leaks away: with no input, V = g(w V - theta) needs a stable "
                      "fixed point on each side."))
     print(f"✓ the latch works: set and reset, each value held for {hold} steps.")
+
+
+def check_gru_step(gru_step):
+    """Exercise: ``gru_step(V_prev, x_t, params)`` computes one step of eqs. (9.30a-d), reset gate
+    before the product (eq. 9.30c), g = tanh. Shapes: V_prev (B, N), x_t (B, K), params as in
+    ``lib.gru`` (w_zx, w_zv, theta_z, w_rx, w_rv, theta_r, w_hx, w_hv, theta_h) -> (B, N)."""
+    from . import gru
+    B, N, K = 3, 4, 2
+    params = gru.init_params(N, K, "before", seed=7, scale=1.0)
+    rng = np.random.default_rng(8)
+    x, v0 = rng.standard_normal((1, B, K)), rng.standard_normal((B, N))
+    expected = gru.gru_forward(x, params, v0)[0][1]
+    got = _call(gru_step, v0, x[0], {k: v.copy() for k, v in params.items()})
+    _compare("gru_step(...)", got, expected)
+    print(f"✓ gru_step matches eqs. (9.30a-d) on a random batch (B={B}, N={N}, K={K}).")

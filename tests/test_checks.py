@@ -52,3 +52,31 @@ def test_latch_passes_the_text_weights(capsys):
 def test_latch_explains_what_is_wrong(w_vv, w_vx, theta, message):
     with pytest.raises(checks.SelfCheckFailed, match=message):
         checks.check_latch(w_vv, w_vx, theta)
+
+
+def book_gru_step(V, x, p, flip=False, reset_after=False):
+    sig = lambda a: 1 / (1 + np.exp(-a))
+    z = sig(x @ p["w_zx"].T + V @ p["w_zv"].T - p["theta_z"])
+    r = sig(x @ p["w_rx"].T + V @ p["w_rv"].T - p["theta_r"])
+    if reset_after:
+        h = np.tanh(x @ p["w_hx"].T + r * (V @ p["w_hv"].T) - p["theta_h"])
+    else:
+        h = np.tanh(x @ p["w_hx"].T + (r * V) @ p["w_hv"].T - p["theta_h"])
+    return z * h + (1 - z) * V if flip else (1 - z) * h + z * V
+
+
+def test_gru_step_passes_the_equations(capsys):
+    checks.check_gru_step(book_gru_step)
+    assert capsys.readouterr().out.startswith("✓ gru_step matches eqs. (9.30a-d)")
+
+
+@pytest.mark.parametrize("step, message", [
+    (lambda V, x, p: book_gru_step(V, x, p, flip=True), "at index"),          # the flipped z convention
+    (lambda V, x, p: book_gru_step(V, x, p, reset_after=True), "at index"),   # reset after the product
+    (lambda V, x, p: V[:, :2], r"expected shape \(3, 4\), got \(3, 2\)"),
+    (lambda V, x, p: p["w_zx"], r"expected shape \(3, 4\), got \(4, 2\)"),
+    (lambda V, x, p: p["missing"], "raised KeyError"),
+])
+def test_gru_step_explains_what_is_wrong(step, message):
+    with pytest.raises(checks.SelfCheckFailed, match=message):
+        checks.check_gru_step(step)
