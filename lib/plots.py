@@ -1,5 +1,6 @@
 """One plotting style for the whole book, and the network diagrams drawn by code."""
 import matplotlib.pyplot as plt
+import numpy as np
 from matplotlib.patches import Circle, FancyArrowPatch
 
 # Colours from the Okabe-Ito palette: distinguishable with colour blindness and in grey print.
@@ -127,4 +128,37 @@ def draw_resnet_analogy(axes=None):
         ax.set_ylim(-0.8, 5.4)
         ax.set_aspect("equal")
         ax.axis("off")
+    return axes
+
+
+def plot_gru_gates(x, z, V, w_ov, sequence=0, n_units=8, axes=None):
+    """A GRU at work on one sequence of the adding problem: the inputs with their markers, the
+    update gates z_i(t) of the ``n_units`` units the readout weighs most, and three of their states.
+
+    Shapes: x (T, B, 2), z (T, B, N), V (T+1, B, N), w_ov (N,) the readout weights. Returns the axes.
+    """
+    if axes is None:
+        _, axes = plt.subplots(3, 1, figsize=(8, 6.2), sharex=True, height_ratios=[1, 2, 1.6],
+                               constrained_layout=True)
+    ax_x, ax_z, ax_v = axes
+    T = x.shape[0]
+    t = np.arange(1, T + 1)
+    marks = np.flatnonzero(x[:, sequence, 1]) + 1
+    units = np.argsort(-np.abs(w_ov))[:n_units]
+    ax_x.bar(t, x[:, sequence, 0], width=0.8, color="0.75")
+    ax_x.bar(marks, x[marks - 1, sequence, 0], width=0.8, color=COLORS[1], label="marked numbers")
+    ax_x.set(ylabel="$x_1(t)$", ylim=(0, 1.05), title=f"sequence {sequence}: target "
+             f"{x[marks[0] - 1, sequence, 0]:.2f} + {x[marks[1] - 1, sequence, 0]:.2f} = "
+             f"{x[marks - 1, sequence, 0].sum():.2f}")
+    ax_x.legend(loc="upper right")
+    image = ax_z.imshow(z[:, sequence, units].T, aspect="auto", cmap="viridis", vmin=0, vmax=1,
+                        extent=(0.5, T + 0.5, n_units - 0.5, -0.5), interpolation="nearest")
+    ax_z.set(ylabel="unit", yticks=range(n_units), yticklabels=[str(u) for u in units])
+    ax_z.grid(False)
+    ax_z.figure.colorbar(image, ax=ax_z, label="update gate $z_i(t)$", pad=0.01)
+    lines = ax_v.plot(np.arange(T + 1), V[:, sequence, units[:3]])
+    for m in marks:
+        ax_v.axvline(m, color=COLORS[1], linewidth=1, linestyle="--")
+    ax_v.set(xlabel="time step $t$", ylabel="$V_i(t)$", xlim=(0.5, T + 0.5))
+    ax_v.legend(lines, [f"unit {u}" for u in units[:3]], loc="upper left", ncols=3)
     return axes

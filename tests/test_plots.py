@@ -27,3 +27,20 @@ def test_resnet_analogy_labels_both_shortcuts():
         assert texts.count("identity") == 1 and "$+$" in texts
     assert "9.30d" in axes[1].get_title()
     plt.close("all")
+
+
+def test_gru_gates_plot_marks_the_sequence_and_sorts_units():
+    import numpy as np
+    x = np.zeros((20, 2, 2))
+    x[:, :, 0] = np.linspace(0, 1, 40).reshape(20, 2)
+    x[[3, 14], 1, 1] = 1.0          # the markers of sequence 1, at t = 4 and t = 15
+    z = np.random.default_rng(0).uniform(size=(20, 2, 5))
+    V = np.zeros((21, 2, 5))
+    w_ov = np.array([0.1, -0.9, 0.3, 0.0, 0.5])
+    ax_x, ax_z, ax_v = plots.plot_gru_gates(x, z, V, w_ov, sequence=1, n_units=3)
+    assert [t.get_text() for t in ax_z.get_yticklabels()] == ["1", "4", "2"]
+    np.testing.assert_array_equal(ax_z.images[0].get_array(), z[:, 1, [1, 4, 2]].T)
+    marks = np.flatnonzero(x[:, 1, 1]) + 1
+    assert [line.get_xdata()[0] for line in ax_v.lines[3:]] == list(marks)
+    assert ax_x.get_title().endswith(f"= {x[marks - 1, 1, 0].sum():.2f}")
+    plt.close("all")
