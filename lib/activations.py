@@ -18,8 +18,9 @@ class Activation:
 
 
 def _sigmoid(b):
-    # written with tanh so that large |b| cannot overflow exp()
-    return 0.5 * (1.0 + np.tanh(0.5 * b))
+    # exp(-b) overflows to inf for b < -709, and 1 / (1 + inf) = 0 is the right limit
+    with np.errstate(over="ignore", under="ignore"):
+        return 1.0 / (1.0 + np.exp(-b))
 
 
 ACTIVATIONS = {

@@ -77,45 +77,51 @@ def gru_backward(dV, cache):
     through all later time steps (its norm against t shows vanishing gradients). True
     gradients: nothing is clipped.
     """
-    x, V, z, r, h, a_h, u = (cache[k] for k in ("x", "V", "z", "r", "h", "a_h", "u"))
-    p, variant = cache["params"], cache["variant"]
-    dV = array_arg("dV", dV, ("T+1", "B", "N"), {"T+1": V.shape[0], "B": V.shape[1], "N": V.shape[2]})
-    g_prime = activations.get(cache["g"]).g_prime
-    grads = {name: np.zeros_like(value) for name, value in p.items()}
-    dx, dV_total = np.empty_like(x), np.empty_like(V)
+    x, V, z, r, h, u = (cache[k] for k in ("x", "V", "z", "r", "h", "u"))
+    p, before = cache["params"], cache["variant"] == "before"
+    dV = array_arg("dV", dV, ("T+1", "B", "N"), dict(zip(("T+1", "B", "N"), V.shape)))
+    g_prime = activations.get(cache["g"]).g_prime(cache["a_h"])
+    # errors of the three local fields, dH/da, for every t: filled backwards in time
+    da_z, da_r, da_h = (np.empty_like(z) for _ in range(3))
+    dV_total = np.empty_like(V)
     carry = np.zeros_like(V[0])     # dH/dV(t) through the later time steps
-    for t in reversed(range(x.shape[0])):
+    for t in reversed(range(x.shape[0])):       # V[t] is V(t-1), V[t+1] is V(t)
         dV_t = dV_total[t + 1] = dV[t + 1] + carry
         # (9.30d): V(t) = (1 - z) h + z V(t-1)
-        dh = dV_t * (1 - z[t])
+        da_h[t] = dV_t * (1 - z[t]) * g_prime[t]
         dz = dV_t * (V[t] - h[t])
-        dV_prev = dV_t * z[t]
-        da_h = dh * g_prime(a_h[t])
-        if variant == "before":     # (9.30c): a_h = w_hx x + w_hv (r * V) - theta_h
-            grads["w_hv"] += da_h.T @ (r[t] * V[t])
-            d_rV = da_h @ p["w_hv"]
+        carry = dV_t * z[t]
+        if before:                  # (9.30c): a_h = w_hx x + w_hv (r * V) - theta_h
+            d_rV = da_h[t] @ p["w_hv"]
             dr = d_rV * V[t]
-            dV_prev += d_rV * r[t]
+            carry += d_rV * r[t]
         else:                       # a_h = w_hx x - theta_h + r * (w_hv V - theta_hv)
-            dr = da_h * u[t]
-            du = da_h * r[t]
-            grads["w_hv"] += du.T @ V[t]
-            grads["theta_hv"] -= du.sum(axis=0)
-            dV_prev += du @ p["w_hv"]
-        # (9.30a), (9.30b): sigmoid' = sigma (1 - sigma)
-        da_z = dz * z[t] * (1 - z[t])
-        da_r = dr * r[t] * (1 - r[t])
-        dx[t] = da_z @ p["w_zx"] + da_r @ p["w_rx"] + da_h @ p["w_hx"]
-        for gate, da in (("z", da_z), ("r", da_r), ("h", da_h)):
-            grads[f"w_{gate}x"] += da.T @ x[t]
-            grads[f"theta_{gate}"] -= da.sum(axis=0)
-            if gate != "h":
-                grads[f"w_{gate}v"] += da.T @ V[t]
-                dV_prev += da @ p[f"w_{gate}v"]
-        carry = dV_prev
+            dr = da_h[t] * u[t]
+            carry += (da_h[t] * r[t]) @ p["w_hv"]
+        # (9.30a), (9.30b), with sigma' = sigma (1 - sigma)
+        da_z[t] = dz * z[t] * (1 - z[t])
+        da_r[t] = dr * r[t] * (1 - r[t])
+        carry += da_z[t] @ p["w_zv"] + da_r[t] @ p["w_rv"]
     dV_total[0] = dV[0] + carry
-    grads.update(x=dx, v0=dV_total[0], V=dV_total)
+    # every weight is shared by all time steps: its gradient sums over t, one product each
+    grads = {"x": da_z @ p["w_zx"] + da_r @ p["w_rx"] + da_h @ p["w_hx"],
+             "v0": dV_total[0], "V": dV_total}
+    for gate, da in (("z", da_z), ("r", da_r), ("h", da_h)):
+        grads[f"w_{gate}x"] = _sum_over_time(da, x)
+        grads[f"theta_{gate}"] = -da.sum(axis=(0, 1))
+    grads["w_zv"] = _sum_over_time(da_z, V[:-1])
+    grads["w_rv"] = _sum_over_time(da_r, V[:-1])
+    if before:
+        grads["w_hv"] = _sum_over_time(da_h, r * V[:-1])
+    else:
+        grads["w_hv"] = _sum_over_time(da_h * r, V[:-1])
+        grads["theta_hv"] = -(da_h * r).sum(axis=(0, 1))
     return grads
+
+
+def _sum_over_time(da, inputs):
+    """sum_t da(t)^T inputs(t) over time and batch: (T, B, N), (T, B, M) -> (N, M)."""
+    return da.reshape(-1, da.shape[-1]).T @ inputs.reshape(-1, inputs.shape[-1])
 
 
 def init_params(N, K, variant="before", seed=0, scale=None, z_bias=0.0):
