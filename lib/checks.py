@@ -100,3 +100,121 @@ def check_gru_step(gru_step):
     got = _call(gru_step, v0, x[0], {k: v.copy() for k, v in params.items()})
     _compare("gru_step(...)", got, expected)
     print(f"✓ gru_step matches eqs. (9.30a-d) on a random batch (B={B}, N={N}, K={K}).")
+
+
+def check_bptt_step(bptt_step):
+    """Exercise: ``bptt_step(Delta_next, e_t, b_t, w_vv)`` computes one step of BPTT, eq. (2.10),
+    Delta_i(t) = g'(b_i(t)) [e_i(t) + sum_j Delta_j(t+1) w_ji], with g = tanh. Shapes: Delta_next
+    = Delta(t+1), e_t = -dH/dV(t) through the outputs, b_t = b(t), all (B, N); w_vv (N, N) -> (B, N).
+
+    Checks one step against ``lib.bptt``, then runs the student's step backwards through a whole
+    sequence and compares the gradients it gives with finite differences.
+    """
+    from . import bptt, gradcheck
+    rng = np.random.default_rng(2027)
+    T, B, N, K, M = 5, 2, 3, 2, 2
+    x, y = rng.standard_normal((T, B, K)), rng.standard_normal((T, B, M))
+    p = dict(w_vv=rng.standard_normal((N, N)), w_vx=rng.standard_normal((N, K)), theta_v=rng.standard_normal(N),
+             w_ov=rng.standard_normal((M, N)), theta_o=rng.standard_normal(M), v0=rng.standard_normal((B, N)))
+    V, cache = rnn.rnn_forward(x, p["w_vv"], p["w_vx"], p["theta_v"], v0=p["v0"])
+    O, out_cache = rnn.output_forward(V, p["w_ov"], p["theta_o"])
+    dV, _ = bptt.output_backward(bptt.energy(O, y)[1], out_cache)
+    b, e = cache["b"], -dV[1:]
+    Delta, _ = bptt.bptt_errors(dV, 1 - V[1:] ** 2, p["w_vv"])
+    # one step in the middle of the sequence, where both terms of eq. (2.10) matter
+    got = _call(bptt_step, Delta[2].copy(), e[1].copy(), b[1].copy(), p["w_vv"].copy())
+    g_prime = 1 - np.tanh(b[1]) ** 2
+    hints = [(g_prime * (e[1] + Delta[2] @ p["w_vv"].T),
+              "the error travels backwards along w_ji (from unit j at t+1 to unit i at t): "
+              "multiply by w_vv itself, Delta_next @ w_vv, not by its transpose"),
+             (e[1] + Delta[2] @ p["w_vv"], "the factor g'(b_i(t)) = 1 - tanh(b_i(t))^2 is missing"),
+             (g_prime * (-e[1] + Delta[2] @ p["w_vv"]), "check the sign of e_t")]
+    try:
+        got_arr = np.asarray(got, dtype=float)
+    except (TypeError, ValueError):
+        got_arr = None
+    if got_arr is not None and got_arr.shape == Delta[1].shape:
+        for wrong, hint in hints:
+            if np.allclose(got_arr, wrong, atol=1e-10) and not np.allclose(wrong, Delta[1], atol=1e-10):
+                _fail(f"bptt_step(...) does not match eq. (2.10): {hint}.")
+    _compare("bptt_step(...)", got, Delta[1])
+    # the whole backward pass built from the student's step, against finite differences
+    mine = np.zeros_like(Delta)
+    Delta_next = np.zeros((B, N))
+    for t in range(T, 0, -1):
+        Delta_next = mine[t - 1] = np.asarray(_call(bptt_step, Delta_next, e[t - 1], b[t - 1], p["w_vv"]), dtype=float)
+    grads = bptt.weight_gradients(mine, V, x)
+    errors = gradcheck.gradient_check(lambda q: bptt.gradients(x, y, q)[0], p, grads)
+    for name, err in errors.items():
+        if not err < 1e-6:
+            _fail(f"one step is right, but the gradient of H with respect to {name} built from your Delta "
+                  f"differs from finite differences (relative error {err:.1e}, tolerance 1e-06): perhaps "
+                  "bptt_step changes its arguments in place?")
+    print(f"✓ bptt_step matches eq. (2.10) on a random batch (B={B}, N={N}),\n"
+          f"  and run backwards over T={T} steps it gives gradients that agree with\n"
+          "  finite differences.")
+
+
+def check_backprop_states(backprop_states):
+    """Exercise (Chapter 3): ``backprop_states(w_vv, g_prime, dV_T)`` carries the gradient of a loss
+    on V(T) back to every state by eq. (3.4), dL/dV(s-1) = w^T [g'(b(s)) * dL/dV(s)]. Shapes:
+    w_vv (N, N), g_prime (T, B, N) with g_prime[t-1] = g'(b(t)), dV_T (B, N) -> (T+1, B, N)."""
+    from . import diagnostics
+    rng = np.random.default_rng(2028)
+    for T, B, N in ((6, 3, 4), (1, 1, 1)):
+        x, v0 = rng.standard_normal((T, B, 2)), rng.standard_normal((B, N))
+        w_vv, w_vx, theta_v = rng.standard_normal((N, N)), rng.standard_normal((N, 2)), rng.standard_normal(N)
+        _, cache = rnn.rnn_forward(x, w_vv, w_vx, theta_v, v0=v0)
+        g_prime, dV_T = 1 - np.tanh(cache["b"]) ** 2, rng.standard_normal((B, N))
+        expected = diagnostics.state_gradients(cache, dV_T)
+        got = _call(backprop_states, w_vv.copy(), g_prime.copy(), dV_T.copy())
+        _hint_backprop_states(got, expected, w_vv, g_prime, dV_T)
+        _compare(f"backprop_states(...) with T={T}, B={B}, N={N}", got, expected)
+    print("✓ backprop_states matches eq. (3.4) for every s = 0..T (T = 6 and T = 1).")
+
+
+def _hint_backprop_states(got, expected, w_vv, g_prime, dV_T):
+    try:
+        got = np.asarray(got, dtype=float)
+    except (TypeError, ValueError):
+        return
+    if got.shape != expected.shape:
+        return
+    T = g_prime.shape[0]
+    wrong = {"reversed": expected[::-1], "no_g": np.empty_like(expected), "w": np.empty_like(expected)}
+    for key in ("no_g", "w"):
+        wrong[key][-1] = dV_T
+    for s in range(T, 0, -1):
+        wrong["no_g"][s - 1] = wrong["no_g"][s] @ w_vv
+        wrong["w"][s - 1] = (g_prime[s - 1] * wrong["w"][s]) @ w_vv.T
+    hints = {"reversed": "row s must hold dL/dV(s), with dV_T in the last row (index T), not the first",
+             "no_g": "the factor g'(b(s)) is missing: V(s) = g(b(s)), so the chain rule passes through g'",
+             "w": "the gradient travels backwards through the transpose: (g_prime[s-1] * dV[s]) @ w_vv "
+                  "is w^T applied to each row, while @ w_vv.T applies w itself"}
+    for key, hint in hints.items():
+        if np.allclose(got, wrong[key], atol=1e-10) and not np.allclose(wrong[key], expected, atol=1e-10):
+            _fail(f"backprop_states(...) does not match eq. (3.4): {hint}.")
+
+
+def check_clip_by_norm(clip_by_norm):
+    """Exercise (Chapter 3): ``clip_by_norm(grads, max_norm)`` rescales a list of gradient arrays so
+    that their joint norm is at most ``max_norm``, eq. (3.8), and returns the new list."""
+    rng = np.random.default_rng(2029)
+    grads = [rng.standard_normal((3, 4)), rng.standard_normal(4), rng.standard_normal((2, 2))]
+    total = np.sqrt(sum(np.sum(g ** 2) for g in grads))
+    for max_norm in (0.1 * total, 10.0 * total):
+        copies = [g.copy() for g in grads]
+        got = _call(clip_by_norm, copies, max_norm)
+        if any(not np.array_equal(c, g) for c, g in zip(copies, grads)):
+            _fail("clip_by_norm changed the arrays it was given: return rescaled copies instead")
+        if not isinstance(got, (list, tuple)) or len(got) != len(grads):
+            _fail(f"expected a list of {len(grads)} arrays, one per gradient, got {type(got).__name__}")
+        scale = min(1.0, max_norm / total)                    # eq. (3.8)
+        per_array = [g * min(1.0, max_norm / np.linalg.norm(g)) for g in grads]
+        if scale < 1 and all(np.allclose(np.asarray(a, dtype=float), p) for a, p in zip(got, per_array)):
+            _fail("each array was clipped on its own: eq. (3.8) uses the norm of all gradients together, "
+                  "so that the direction of the whole update is kept")
+        for i, (a, g) in enumerate(zip(got, grads)):
+            _compare(f"clip_by_norm(...)[{i}] with max_norm = {max_norm:.3g} "
+                     f"({'above' if scale < 1 else 'below'} the threshold)", a, scale * g)
+    print("✓ clip_by_norm follows eq. (3.8), above and below the threshold.")

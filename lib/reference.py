@@ -138,3 +138,64 @@ class BookGRU(torch.nn.Module):
             V = (1 - z) * h + z * V
             states.append(V)
         return torch.stack(states)
+
+
+def energy(O, y):
+    """Eq. (2.6) in torch: H = 1/2 sum over time, batch and outputs of (y - O)^2."""
+    return 0.5 * ((y - O) ** 2).sum()
+
+
+def sequence_energy(x, y, params, g="tanh", g_out="linear"):
+    """H of a sequence problem in torch, the forward half of ``lib.bptt.gradients``.
+
+    ``params`` maps w_vv, w_vx, theta_v, w_ov, theta_o and optionally v0 to float64 tensors.
+    """
+    V = rnn_forward(x, params["w_vv"], params["w_vx"], params["theta_v"], params.get("v0"), g=g)
+    return energy(output_forward(V, params["w_ov"], params["theta_o"], g=g_out), y)
+
+
+def truncated_energy(x, y, params, tau, g="tanh", g_out="linear"):
+    """H on the graph of truncated BPTT (``lib.bptt.truncated_errors``), in torch.
+
+    The output at time t is recomputed from the state V(t - tau), detached from its past (a
+    constant), or from v0 when t <= tau. The value equals H; autograd through it gives the
+    truncated gradient.
+    """
+    w_vv, w_vx, theta_v = params["w_vv"], params["w_vx"], params["theta_v"]
+    v0 = params.get("v0")
+    with torch.no_grad():
+        V = rnn_forward(x, w_vv, w_vx, theta_v, v0, g=g)
+    H = 0.0
+    for t in range(1, x.shape[0] + 1):
+        start = max(t - tau, 0)
+        state = V[start].detach() if start > 0 or v0 is None else v0
+        for s in range(start + 1, t + 1):
+            state = _G[g](state @ w_vv.T + x[s - 1] @ w_vx.T - theta_v)
+        H = H + energy(_G[g_out](state @ params["w_ov"].T - params["theta_o"]), y[t - 1])
+    return H
+
+
+def steady_state_energy(x, y, params, n_iter, g="tanh", g_out="linear"):
+    """H at the steady state in torch, after ``n_iter`` unrolled steps
+    V <- g(w_vv V + w_vx x - theta_v) from v0 (or zero), with constant x (B, K) and targets
+    y (B, M). For a stable fixed point, autograd through the unrolled steps approaches
+    recurrent backpropagation as n_iter grows.
+    """
+    V = params.get("v0")
+    V = torch.zeros(x.shape[0], params["w_vv"].shape[0], dtype=x.dtype) if V is None else V
+    for _ in range(n_iter):
+        V = _G[g](V @ params["w_vv"].T + x @ params["w_vx"].T - params["theta_v"])
+    return energy(_G[g_out](V @ params["w_ov"].T - params["theta_o"]), y)
+
+
+def rnn_params_from_torch(module):
+    """Read a one-layer tanh ``torch.nn.RNN`` into the book's names (numpy float64):
+    w_vv = W_hh, w_vx = W_ih and theta_v = -(b_ih + b_hh), for ``lib.rnn.rnn_forward``."""
+    if (not isinstance(module, torch.nn.RNN) or module.num_layers != 1 or module.bidirectional
+            or module.nonlinearity != "tanh" or not module.bias or module.batch_first):
+        raise ValueError("module: expected a one-layer, unidirectional, time-major torch.nn.RNN "
+                         "with tanh and biases")
+    get = {name: getattr(module, name).detach().double().numpy().copy()
+           for name in ("weight_ih_l0", "weight_hh_l0", "bias_ih_l0", "bias_hh_l0")}
+    return {"w_vv": get["weight_hh_l0"], "w_vx": get["weight_ih_l0"],
+            "theta_v": -(get["bias_ih_l0"] + get["bias_hh_l0"])}

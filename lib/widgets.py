@@ -107,3 +107,107 @@ def dynamics_explorer(T=60):
         control.observe(update, names="value")
     update()
     return w.VBox([w.HBox([scale, g]), structure, readout, image])
+
+
+GRADIENT_ACTIVATIONS = ("tanh", "sigmoid", "linear")
+COLOR_TYPICAL = "#D55E00"       # the second colour of lib.plots.COLORS
+
+
+def simulate_gradients(scale, g="tanh", lag=100, N=128, B=8, seed=0):
+    """Carry the gradient of a loss on V(T) back through a random network driven by noise.
+
+    The network has w^(vv) = scale * G / sqrt(N) (``rnn.random_weights``) and runs for T = ``lag``
+    steps on standard normal input; dL/dV(T) is a random unit vector for each of B sequences.
+    Returns a dict: ``norms`` (lag+1,), the geometric mean over the batch of ||dL/dV(T-k)|| at lag
+    k; ``sigma_max``, ``rho``; ``bound`` = gamma sigma_max and ``typical`` (eq. 3.7) per step;
+    ``rate``, the fitted decay rate per step (None if the gradient underflows within two steps);
+    and ``eigenvalues`` of w^(vv).
+    """
+    from . import diagnostics
+
+    choice("g", g, GRADIENT_ACTIVATIONS)
+    lag = positive_int("lag", lag)
+    if not np.isfinite(scale) or scale < 0:
+        raise ValueError(f"scale: expected a finite number >= 0, got {scale!r}")
+    w_vv, w_vx, theta_v = rnn.random_weights(N, 1, scale, seed)
+    rng = np.random.default_rng(seed + 1)
+    _, cache = rnn.rnn_forward(rng.standard_normal((lag, B, 1)), w_vv, w_vx, theta_v, g=g)
+    dV_T = rng.standard_normal((B, N))
+    dV_T /= np.linalg.norm(dV_T, axis=1, keepdims=True)
+    per_sequence = diagnostics.gradient_norms(cache, dV_T)
+    with np.errstate(divide="ignore"):          # an exact zero (scale 0) becomes -inf, then 0
+        norms = np.exp(np.log(per_sequence).mean(axis=1))
+    usable = int(np.argmin(norms > 0)) if np.any(norms <= 0) else lag + 1
+    return {"norms": norms, "sigma_max": float(diagnostics.singular_values(w_vv)[0]),
+            "rho": diagnostics.spectral_radius(w_vv), "bound": diagnostics.bound_rate(w_vv, g),
+            "typical": diagnostics.typical_rate(cache),
+            "rate": diagnostics.decay_rate(norms[:usable]) if usable >= 2 else None,
+            "eigenvalues": np.linalg.eigvals(w_vv)}
+
+
+def plot_gradients(scale, g="tanh", lag=100, axes=None):
+    """Two panels: ||dL/dV(T-k)|| against the lag k on a log scale, with the bound
+    (gamma sigma_max)^k, rho^k and the typical rate^k; and the eigenvalues of w^(vv) with the circles
+    of radius rho, sigma_max and 1. Returns the dict of ``simulate_gradients``."""
+    run = simulate_gradients(scale, g, lag)
+    if axes is None:
+        _, axes = plt.subplots(1, 2, figsize=(9, 3.4), constrained_layout=True)
+    ax_lag, ax_eig = axes
+    k = np.arange(lag + 1)
+    positive = run["norms"][1:][run["norms"][1:] > 0]
+    low = max(positive.min() / 10, 1e-300) if positive.size else 1e-20
+    high = max(run["norms"].max(), 1.0) * 10
+    ax_lag.semilogy(k, np.clip(run["norms"], low, None), label="measured")
+    for rate, style, color, name in (
+            (run["bound"], ":", "0.35", r"bound $(\gamma\sigma_{\max})^k$"),
+            (run["rho"], "-.", "0.6", r"$\rho^k$"),
+            (run["typical"], "--", COLOR_TYPICAL, "typical rate$^k$")):
+        with np.errstate(divide="ignore", over="ignore"):
+            line = rate ** k.astype(float)
+        # lines that leave the axes are cut there, not drawn along its edge
+        ax_lag.semilogy(k, np.where((line > 0) & np.isfinite(line), line, np.nan), style, color=color,
+                        label=name)
+    ax_lag.set(xlabel="lag $k = T - s$", ylabel=r"$\|\partial L / \partial V(T-k)\|$", ylim=(low, high),
+               title=f"g = {g}, scale {scale:.2f}")
+    ax_lag.legend(loc="lower left" if run["norms"][-1] < 1 else "upper left")
+    phi = np.linspace(0, 2 * np.pi, 200)
+    for radius, style, name in ((1.0, "-", "1"), (run["rho"], "--", r"$\rho$"),
+                                (run["sigma_max"], ":", r"$\sigma_{\max}$")):
+        ax_eig.plot(radius * np.cos(phi), radius * np.sin(phi), style, color="0.6" if name == "1" else "0.3",
+                    linewidth=1, label=f"radius {name}")
+    ax_eig.plot(run["eigenvalues"].real, run["eigenvalues"].imag, ".", color=COLOR_TYPICAL, label="eigenvalues")
+    reach = max(1.1, 1.1 * run["sigma_max"])
+    ax_eig.set(xlim=(-reach, reach), ylim=(-reach, reach), aspect="equal", xlabel="Re", ylabel="Im",
+               title=r"eigenvalues of $w^{(vv)}$")
+    ax_eig.legend(loc="center left", bbox_to_anchor=(1.02, 0.5), handlelength=1.5)
+    ax_lag.xaxis.set_major_locator(plt.MaxNLocator(integer=True))
+    return run
+
+
+def gradient_explorer(lag=100):
+    """An ipywidgets explorer of ``plot_gradients``: weight scale, activation and lag, drawn
+    into an Image widget like ``dynamics_explorer``, so the notebook's stored output stays fixed."""
+    import ipywidgets as w
+
+    scale = w.FloatSlider(value=1.0, min=0.0, max=3.0, step=0.05, description="scale",
+                          continuous_update=False)
+    g = w.Dropdown(options=GRADIENT_ACTIVATIONS, value="tanh", description="g",
+                   layout=w.Layout(width="180px"))
+    lag_slider = w.IntSlider(value=lag, min=1, max=300, step=1, description="lag",
+                             continuous_update=False)
+    image = w.Image(format="png", layout=w.Layout(width="100%", max_width="900px"))
+    readout = w.HTML()
+
+    def update(_change=None):
+        run = {}
+        image.value = render_png(lambda axes: run.update(plot_gradients(scale.value, g.value, lag_slider.value, axes)),
+                                 figsize=(9, 3.4))
+        rate = "n/a (the gradient is exactly 0)" if run["rate"] is None else f"{run['rate']:.3f}"
+        readout.value = (f"&sigma;<sub>max</sub> = {run['sigma_max']:.2f}, &rho; = {run['rho']:.2f}; per step: "
+                         f"bound {run['bound']:.3f}, typical {run['typical']:.3f}, measured {rate}. "
+                         f"At lag {lag_slider.value} the gradient is {run['norms'][-1]:.1e} times its size at T.")
+
+    for control in (scale, g, lag_slider):
+        control.observe(update, names="value")
+    update()
+    return w.VBox([w.HBox([scale, g]), lag_slider, readout, image])

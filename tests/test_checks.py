@@ -80,3 +80,98 @@ def test_gru_step_passes_the_equations(capsys):
 def test_gru_step_explains_what_is_wrong(step, message):
     with pytest.raises(checks.SelfCheckFailed, match=message):
         checks.check_gru_step(step)
+
+
+def good_bptt_step(Delta_next, e_t, b_t, w_vv):
+    return (1 - np.tanh(b_t) ** 2) * (e_t + Delta_next @ w_vv)
+
+
+def test_bptt_step_passes_a_correct_step(capsys):
+    checks.check_bptt_step(good_bptt_step)
+    assert capsys.readouterr().out.startswith("✓ bptt_step matches eq. (2.10)")
+
+
+def in_place_bptt_step(Delta_next, e_t, b_t, w_vv):
+    w_vv *= 2                        # right value, but it overwrites the caller's weights
+    return (1 - np.tanh(b_t) ** 2) * (e_t + Delta_next @ w_vv / 2)
+
+
+@pytest.mark.parametrize("step, message", [
+    (lambda D, e, b, w: (1 - np.tanh(b) ** 2) * (e + D @ w.T), "multiply by w_vv itself"),
+    (lambda D, e, b, w: e + D @ w, r"g'\(b_i\(t\)\) = 1 - tanh\(b_i\(t\)\)\^2 is missing"),
+    (lambda D, e, b, w: (1 - np.tanh(b) ** 2) * (-e + D @ w), "sign of e_t"),
+    (lambda D, e, b, w: (1 - b ** 2) * (e + D @ w), r"at index \(\d, \d\) expected"),
+    (lambda D, e, b, w: D @ w, "difference"),
+    (lambda D, e, b, w: np.zeros(3), r"expected shape \(2, 3\), got \(3,\)"),
+    (in_place_bptt_step, "changes its arguments in place"),
+    (lambda D, e, b: D, "raised TypeError"),
+])
+def test_bptt_step_explains_what_is_wrong(step, message):
+    with pytest.raises(checks.SelfCheckFailed, match=message):
+        checks.check_bptt_step(step)
+
+
+def good_backprop_states(w_vv, g_prime, dV_T):
+    dV = np.empty((g_prime.shape[0] + 1,) + dV_T.shape)
+    dV[-1] = dV_T
+    for s in range(g_prime.shape[0], 0, -1):
+        dV[s - 1] = (g_prime[s - 1] * dV[s]) @ w_vv
+    return dV
+
+
+def test_backprop_states_passes_the_equation(capsys):
+    checks.check_backprop_states(good_backprop_states)
+    assert capsys.readouterr().out.startswith("✓ backprop_states matches eq. (3.4)")
+
+
+def transposed_backprop_states(w_vv, g_prime, dV_T):
+    return good_backprop_states(w_vv.T, g_prime, dV_T)
+
+
+def off_by_one_backprop_states(w_vv, g_prime, dV_T):
+    # uses g'(b(s-1)) instead of g'(b(s)); for s = 1 there is none, so it uses 1
+    shifted = np.concatenate([np.ones_like(g_prime[:1]), g_prime[:-1]])
+    return good_backprop_states(w_vv, shifted, dV_T)
+
+
+@pytest.mark.parametrize("fn, message", [
+    (transposed_backprop_states, "travels backwards through the transpose"),
+    (lambda w, gp, d: good_backprop_states(w, np.ones_like(gp), d), r"the factor g'\(b\(s\)\) is missing"),
+    (lambda w, gp, d: good_backprop_states(w, gp, d)[::-1], "row s must hold dL/dV"),
+    (off_by_one_backprop_states, r"at index \(\d, \d, \d\) expected"),
+    (lambda w, gp, d: good_backprop_states(w, gp, d)[1:], r"expected shape \(7, 3, 4\), got \(6, 3, 4\)"),
+    (lambda w, gp, d: None, "expected an array of numbers|expected shape"),
+    (lambda w, gp: gp, "raised TypeError"),
+])
+def test_backprop_states_explains_what_is_wrong(fn, message):
+    with pytest.raises(checks.SelfCheckFailed, match=message):
+        checks.check_backprop_states(fn)
+
+
+def good_clip(grads, max_norm):
+    total = np.sqrt(sum(np.sum(g ** 2) for g in grads))
+    return [g * min(1.0, max_norm / total) for g in grads]
+
+
+def test_clip_by_norm_passes_the_rule(capsys):
+    checks.check_clip_by_norm(good_clip)
+    assert capsys.readouterr().out.startswith("✓ clip_by_norm follows eq. (3.8)")
+
+
+def in_place_clip(grads, max_norm):
+    total = np.sqrt(sum(np.sum(g ** 2) for g in grads))
+    for g in grads:
+        g *= min(1.0, max_norm / total)
+    return grads
+
+
+@pytest.mark.parametrize("fn, message", [
+    (lambda grads, c: [g * min(1.0, c / np.linalg.norm(g)) for g in grads], "each array was clipped on its own"),
+    (in_place_clip, "changed the arrays it was given"),
+    (lambda grads, c: [g * c / np.sqrt(sum(np.sum(h ** 2) for h in grads)) for g in grads], "below the threshold"),
+    (lambda grads, c: [np.clip(g, -c, c) for g in grads], "above the threshold"),
+    (lambda grads, c: grads[0], "expected a list of 3 arrays"),
+])
+def test_clip_by_norm_explains_what_is_wrong(fn, message):
+    with pytest.raises(checks.SelfCheckFailed, match=message):
+        checks.check_clip_by_norm(fn)

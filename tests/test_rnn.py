@@ -133,3 +133,14 @@ def test_reference_is_differentiable():
                               reference.as_tensor(p["theta_v"]))
     V[-1].sum().backward()
     assert w_vv.grad is not None and w_vv.grad.dtype == torch.float64
+
+
+def test_torch_rnn_adapter_reproduces_torch_rnn():
+    torch.manual_seed(0)
+    module = torch.nn.RNN(3, 5).double()
+    params = reference.rnn_params_from_torch(module)
+    x = torch.randn(9, 4, 3, dtype=torch.float64)
+    V, _ = rnn.rnn_forward(x.numpy(), **params)
+    np.testing.assert_allclose(V[1:], module(x)[0].detach().numpy(), rtol=0, atol=1e-14)
+    with pytest.raises(ValueError, match="tanh"):
+        reference.rnn_params_from_torch(torch.nn.RNN(3, 5, nonlinearity="relu"))

@@ -61,3 +61,54 @@ def test_explorer_redraws_at_every_extreme():
                 scale.value, structure.value, g.value = s, st, act
                 assert image.value[:4] == b"\x89PNG" and "spectral radius" in readout.value
     assert image.value != first
+
+
+@pytest.mark.parametrize("g", widgets.GRADIENT_ACTIVATIONS)
+@pytest.mark.parametrize("scale", [0.0, 3.0])
+@pytest.mark.parametrize("lag", [1, 300])
+def test_gradient_plot_survives_the_extreme_settings(g, scale, lag):
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        png = widgets.render_png(lambda axes: widgets.plot_gradients(scale, g, lag, axes))
+    assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 10_000
+
+
+def test_a_zero_network_forgets_at_once_and_reports_no_rate():
+    run = widgets.simulate_gradients(0.0, "tanh", lag=20)
+    assert run["norms"][0] == pytest.approx(1.0) and np.all(run["norms"][1:] == 0.0)
+    assert run["rate"] is None and run["rho"] == 0.0 and run["bound"] == 0.0
+
+
+def test_a_linear_network_decays_at_its_spectral_radius():
+    run = widgets.simulate_gradients(0.8, "linear", lag=300)
+    assert run["rate"] == pytest.approx(run["rho"], rel=0.01)
+    assert run["bound"] == pytest.approx(run["sigma_max"])
+
+
+def test_sigmoid_gradients_vanish_faster_than_tanh_gradients():
+    tanh, sigmoid = (widgets.simulate_gradients(1.0, g, lag=100) for g in ("tanh", "sigmoid"))
+    assert sigmoid["rate"] < 0.5 * tanh["rate"] < 0.5
+    assert sigmoid["bound"] == pytest.approx(tanh["bound"] / 4)
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    (dict(scale=-0.1), "scale: expected a finite number >= 0"),
+    (dict(scale=float("inf")), "scale"),
+    (dict(scale=1.0, g="relu"), "g: expected one of"),
+    (dict(scale=1.0, lag=0), "lag: expected an integer >= 1"),
+])
+def test_bad_gradient_settings_are_rejected(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        widgets.simulate_gradients(**kwargs)
+
+
+def test_gradient_explorer_redraws_at_every_extreme():
+    box = widgets.gradient_explorer()
+    (scale, g), (lag, readout, image) = box.children[0].children, box.children[1:]
+    # every control redraws; the plot itself is tested at every extreme above
+    for control, value in ((scale, scale.max), (g, "sigmoid"), (lag, lag.min), (scale, scale.min),
+                           (g, "linear"), (lag, lag.max)):
+        before = image.value
+        control.value = value
+        assert image.value[:4] == b"\x89PNG" and image.value != before
+        assert "&rho; =" in readout.value and f"lag {lag.value}" in readout.value

@@ -1,0 +1,145 @@
+"""A small torch training loop for the sequence tasks of ``lib.tasks``: Adam, optional
+gradient-norm clipping, early stopping, seeded, on the CPU unless a GPU is asked for.
+
+Training uses torch autograd in float32 (the library's numpy code is for checking the equations;
+this module is for running experiments). Importing it imports torch.
+"""
+import math
+import sys
+
+import numpy as np
+import torch
+
+from ._validate import choice, positive_int
+
+CELLS = {
+    "rnn": lambda K, N: torch.nn.RNN(K, N, nonlinearity="tanh"),
+    "gru": lambda K, N: torch.nn.GRU(K, N),
+    "lstm": lambda K, N: torch.nn.LSTM(K, N),
+}
+
+
+class SequenceModel(torch.nn.Module):
+    """A recurrent network with a linear readout, O = w_ov V - theta_o, of its last state
+    V(T) (output (B, M)) or, with ``every_step=True``, of every state V(t) (output (T, B, M)).
+
+    ``recurrent`` is any module that maps x of shape (T, B, K) to the states V(1..T) of shape
+    (T, B, N), or to a tuple whose first item is that, as ``torch.nn.RNN``, ``GRU`` and ``LSTM`` do.
+    """
+
+    def __init__(self, recurrent, N, M, every_step=False):
+        super().__init__()
+        self.recurrent = recurrent
+        self.readout = torch.nn.Linear(positive_int("N", N), positive_int("M", M))
+        self.every_step = every_step
+
+    def forward(self, x):
+        V = self.recurrent(x)
+        V = V[0] if isinstance(V, tuple) else V
+        return self.readout(V if self.every_step else V[-1])
+
+
+def make_model(cell, K, N, M, seed, every_step=False):
+    """A ``SequenceModel`` around ``torch.nn.RNN`` (tanh), ``GRU`` or ``LSTM`` (``cell`` = "rnn",
+    "gru" or "lstm") with K inputs, N units and M outputs, in PyTorch's default initialisation
+    drawn from ``seed`` (the global torch random state is left as it was)."""
+    build = CELLS[choice("cell", cell, CELLS)]
+    K, N, M = positive_int("K", K), positive_int("N", N), positive_int("M", M)
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        return SequenceModel(build(K, N), N, M, every_step)
+
+
+def train(model, task, steps, lr=1e-3, clip=None, target_loss=None, seed=0, device="cpu",
+          eval_every=None, eval_batches=4, progress=None):
+    """Train ``model`` with Adam on the mean squared error, one fresh batch per step.
+
+    ``task(seed)`` returns a batch ``(x, y)`` of numpy arrays, e.g.
+    ``functools.partial(tasks.adding_problem, T=20, B=64)``; batch i is drawn with a seed derived
+    from ``seed``, and the evaluation set (``eval_batches`` batches) with seeds of its own, so a
+    run is reproducible. With ``clip``, gradients whose norm exceeds it are rescaled to norm
+    ``clip`` (Pascanu et al. 2013). Training stops early once the evaluation loss reaches
+    ``target_loss``, or when a loss is not finite. ``progress``: show a progress bar (None: only
+    in an interactive terminal, so that notebook outputs stay clean).
+
+    Returns the history, a dict of lists: ``step``, ``loss`` (the training loss of each step),
+    ``grad_norm`` (the gradient norm before clipping), ``eval_step`` and ``eval_loss`` (every
+    ``eval_every`` steps, starting before the first step), and ``stopped``: "steps", "target_loss"
+    or "non-finite loss".
+    """
+    steps = positive_int("steps", steps)
+    eval_every = max(1, steps // 50) if eval_every is None else positive_int("eval_every", eval_every)
+    for name, value in (("lr", lr), ("clip", clip), ("target_loss", target_loss)):
+        if value is not None and not (isinstance(value, (int, float)) and math.isfinite(value) and value > 0):
+            raise ValueError(f"{name}: expected a positive number{'' if name == 'lr' else ' or None'}, got {value!r}")
+    device = _device(device)
+    model.to(device)
+    seeds = np.random.default_rng(seed).integers(2**63, size=steps + eval_batches)
+    # the batch axis is the second-last one of x (T, B, K), y (B, M) and y (T, B, M) alike
+    x_eval, y_eval = (_tensor(np.concatenate(a, axis=-2), device)
+                      for a in zip(*(task(seed=int(s)) for s in seeds[steps:])))
+    optimiser = torch.optim.Adam(model.parameters(), lr=lr)
+    history = {"step": [], "loss": [], "grad_norm": [], "eval_step": [], "eval_loss": [], "stopped": "steps"}
+    show = sys.stderr.isatty() if progress is None else bool(progress)
+    bar = _progress_bar(steps) if show else None
+    for step in range(steps + 1):
+        if step % eval_every == 0 or step == steps:
+            history["eval_step"].append(step)
+            history["eval_loss"].append(evaluate(model, x_eval, y_eval))
+            if target_loss is not None and history["eval_loss"][-1] <= target_loss:
+                history["stopped"] = "target_loss"
+                break
+        if step == steps:
+            break
+        x, y = (_tensor(a, device) for a in task(seed=int(seeds[step])))
+        loss = _mse(model(x), y)
+        optimiser.zero_grad()
+        loss.backward()
+        # with max_norm = inf nothing is rescaled: the call only measures the norm
+        norm = torch.nn.utils.clip_grad_norm_(model.parameters(), math.inf if clip is None else clip)
+        if not (torch.isfinite(loss) and torch.isfinite(norm)):
+            history["stopped"] = "non-finite loss"
+            break
+        optimiser.step()
+        history["step"].append(step + 1)
+        history["loss"].append(loss.item())
+        history["grad_norm"].append(norm.item())
+        if bar is not None:
+            bar.update(1)
+            bar.set_postfix(loss=f"{history['loss'][-1]:.4f}", refresh=False)
+    if bar is not None:
+        bar.close()
+    return history
+
+
+def evaluate(model, x, y):
+    """The mean squared error of ``model`` on inputs ``x`` and targets ``y`` (tensors on the
+    model's device), without building a graph. Returns a float."""
+    with torch.no_grad():
+        return _mse(model(x), y).item()
+
+
+def _mse(out, y):
+    if out.shape != y.shape:
+        raise ValueError(f"y: the model's output has shape {tuple(out.shape)} but the targets have "
+                         f"shape {tuple(y.shape)}; use every_step=True for targets at every step (T, B, M)")
+    return torch.mean((out - y) ** 2)
+
+
+def _tensor(a, device):
+    return torch.as_tensor(np.asarray(a), dtype=torch.float32).to(device)
+
+
+def _device(device):
+    try:
+        device = torch.device(device)
+    except (RuntimeError, TypeError) as exc:
+        raise ValueError(f"device: expected 'cpu', 'cuda' or a torch.device, got {device!r}") from exc
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise ValueError("device: CUDA was asked for but torch finds no GPU on this machine; use device='cpu'")
+    return device
+
+
+def _progress_bar(steps):
+    from tqdm.auto import tqdm
+    return tqdm(total=steps, desc="training", unit="step")

@@ -1,0 +1,330 @@
+import numpy as np
+import pytest
+import torch
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
+
+from lib import bptt, gradcheck, reference, rnn
+
+NAMES = ("w_vv", "w_vx", "theta_v", "v0", "w_ov", "theta_o")
+
+
+def problem(T=5, B=3, N=4, K=2, M=2, seed=0, scale=1.0):
+    rng = np.random.default_rng(seed)
+    x, y = rng.standard_normal((T, B, K)), rng.standard_normal((T, B, M))
+    params = dict(w_vv=scale * rng.standard_normal((N, N)) / np.sqrt(N), w_vx=rng.standard_normal((N, K)),
+                  theta_v=rng.standard_normal(N), w_ov=rng.standard_normal((M, N)),
+                  theta_o=rng.standard_normal(M), v0=rng.standard_normal((B, N)))
+    return x, y, params
+
+
+def autograd(energy_fn, params):
+    """Gradients of a torch energy with respect to every parameter (zeros where it does not depend)."""
+    t = {k: reference.as_tensor(v, requires_grad=True) for k, v in params.items()}
+    H = energy_fn(t)
+    H.backward()
+    return H.item(), {k: np.zeros_like(params[k]) if v.grad is None else v.grad.numpy() for k, v in t.items()}
+
+
+def torch_problem(x, y):
+    return reference.as_tensor(x), reference.as_tensor(y)
+
+
+def max_error(a, b, names=NAMES):
+    return max(gradcheck.relative_error(a[k], b[k]) for k in names)
+
+
+# ---- the energy and the readout ------------------------------------------------------------------
+
+def test_energy_by_hand():
+    O = np.array([[[1.0, 2.0]], [[0.5, -1.0]]])
+    y = np.array([[[0.0, 2.0]], [[1.5, 1.0]]])
+    H, dO = bptt.energy(O, y)
+    assert H == pytest.approx(0.5 * (1 + 0 + 1 + 4))
+    np.testing.assert_array_equal(dO, O - y)         # dH/dO = -E = O - y
+
+
+def test_one_step_one_unit_by_hand():
+    # T = B = N = K = M = 1, linear output: H = 1/2 (y - w_o tanh(w v0 + u x - th) + th_o)^2
+    w, u, th, wo, tho, v0, x, y = 0.7, -1.3, 0.2, 1.5, 0.1, 0.4, 0.9, 0.3
+    b = w * v0 + u * x - th
+    V = np.tanh(b)
+    E = y - (wo * V - tho)
+    Delta = (1 - V ** 2) * E * wo                     # -dH/db, eq. (2.10) with Delta(2) = 0
+    H, grads = bptt.gradients(np.full((1, 1, 1), x), np.full((1, 1, 1), y),
+                              dict(w_vv=[[w]], w_vx=[[u]], theta_v=[th], w_ov=[[wo]], theta_o=[tho], v0=[[v0]]))
+    assert H == pytest.approx(0.5 * E ** 2, rel=1e-15)
+    expected = dict(w_vv=-Delta * v0, w_vx=-Delta * x, theta_v=Delta, v0=-Delta * w, w_ov=-E * V, theta_o=E)
+    for name, value in expected.items():
+        assert grads[name].ravel()[0] == pytest.approx(value, rel=1e-14), name
+
+
+def test_output_backward_leaves_the_initial_state_alone():
+    x, y, p = problem()
+    V, _ = rnn.rnn_forward(x, p["w_vv"], p["w_vx"], p["theta_v"], v0=p["v0"])
+    O, cache = rnn.output_forward(V, p["w_ov"], p["theta_o"], g="sigmoid")
+    dV, grads = bptt.output_backward(bptt.energy(O, y)[1], cache)
+    assert dV.shape == V.shape and not np.any(dV[0]) and np.all(np.abs(dV[1:]) > 0)
+    assert grads["w_ov"].shape == (2, 4) and grads["theta_o"].shape == (2,)
+
+
+# ---- BPTT: three-way agreement ----------------------------------------------------------------------
+
+@settings(max_examples=30, deadline=None)
+@given(T=st.integers(1, 6), B=st.integers(1, 3), N=st.integers(1, 4), K=st.integers(1, 3), M=st.integers(1, 3),
+       g=st.sampled_from(["tanh", "sigmoid", "relu", "linear"]), g_out=st.sampled_from(["linear", "tanh", "sigmoid"]),
+       seed=st.integers(0, 2**16))
+@example(T=1, B=1, N=1, K=1, M=1, g="tanh", g_out="linear", seed=0)
+def test_bptt_matches_autograd(T, B, N, K, M, g, g_out, seed):
+    x, y, p = problem(T, B, N, K, M, seed)
+    H, grads = bptt.gradients(x, y, p, g=g, g_out=g_out)
+    H_ref, ref = autograd(lambda t: reference.sequence_energy(*torch_problem(x, y), t, g=g, g_out=g_out), p)
+    assert H == pytest.approx(H_ref, rel=1e-12)
+    assert set(grads) == set(NAMES)
+    assert max_error(grads, ref) < 1e-10
+
+
+@settings(max_examples=12, deadline=None)
+@given(T=st.integers(1, 5), B=st.integers(1, 2), N=st.integers(1, 3), K=st.integers(1, 2), M=st.integers(1, 2),
+       g=st.sampled_from(["tanh", "sigmoid", "linear"]), g_out=st.sampled_from(["linear", "tanh"]),
+       seed=st.integers(0, 2**16))
+@example(T=1, B=1, N=1, K=1, M=1, g="tanh", g_out="linear", seed=0)
+def test_bptt_matches_finite_differences(T, B, N, K, M, g, g_out, seed):
+    # central differences err by O(h^2) times the third derivative of H, which grows quickly with
+    # the recurrent weights (a linear network's H is a polynomial of degree 2T in them): keep them small
+    x, y, p = problem(T, B, N, K, M, seed, scale=0.5)
+    _, grads = bptt.gradients(x, y, p, g=g, g_out=g_out)
+    errors = gradcheck.gradient_check(lambda q: bptt.gradients(x, y, q, g=g, g_out=g_out)[0], p, grads)
+    assert max(errors.values()) < 1e-6, errors
+
+
+def test_missing_v0_means_zero_and_still_gets_a_gradient():
+    x, y, p = problem()
+    without = {k: v for k, v in p.items() if k != "v0"}
+    H, grads = bptt.gradients(x, y, without)
+    H0, grads0 = bptt.gradients(x, y, {**without, "v0": np.zeros((3, 4))})
+    assert H == H0 and all(np.array_equal(grads[k], grads0[k]) for k in NAMES)
+    assert grads["v0"].shape == (3, 4)
+
+
+def test_weights_match_torch_nn_rnn_and_threshold_is_minus_a_bias():
+    # torch.nn.RNN adds biases, b = W_ih x + b_ih + W_hh h + b_hh; the book subtracts theta = -(b_ih + b_hh)
+    x, y, p = problem(T=6, B=2, N=3, K=2, M=1, seed=3)
+    _, grads = bptt.gradients(x, y, p)
+    module = torch.nn.RNN(2, 3, nonlinearity="tanh", dtype=torch.float64)
+    with torch.no_grad():
+        module.weight_ih_l0.copy_(torch.tensor(p["w_vx"]))
+        module.weight_hh_l0.copy_(torch.tensor(p["w_vv"]))
+        module.bias_ih_l0.copy_(torch.tensor(-p["theta_v"]))
+        module.bias_hh_l0.zero_()
+    states, _ = module(torch.tensor(x), torch.tensor(p["v0"])[None])
+    O = states @ torch.tensor(p["w_ov"]).T - torch.tensor(p["theta_o"])
+    reference.energy(O, torch.tensor(y)).backward()
+    assert gradcheck.relative_error(grads["w_vv"], module.weight_hh_l0.grad.numpy()) < 1e-10
+    assert gradcheck.relative_error(grads["w_vx"], module.weight_ih_l0.grad.numpy()) < 1e-10
+    np.testing.assert_allclose(grads["theta_v"], -module.bias_ih_l0.grad.numpy(), rtol=1e-10)
+    assert np.all(np.sign(grads["theta_v"]) == -np.sign(module.bias_hh_l0.grad.numpy()))
+
+
+def test_rnn_backward_is_linear_in_the_incoming_derivatives():
+    x, _, p = problem()
+    _, cache = rnn.rnn_forward(x, p["w_vv"], p["w_vx"], p["theta_v"], v0=p["v0"])
+    rng = np.random.default_rng(5)
+    d1, d2 = rng.standard_normal((2, 6, 3, 4))
+    g1, g2, g12 = (bptt.rnn_backward(d, cache) for d in (d1, d2, 2 * d1 - d2))
+    for k in ("w_vv", "w_vx", "theta_v", "v0"):
+        np.testing.assert_allclose(g12[k], 2 * g1[k] - g2[k], atol=1e-12)
+
+
+# ---- truncated BPTT -------------------------------------------------------------------------------------
+
+def test_tau_at_least_T_is_full_bptt_exactly():
+    x, y, p = problem(T=6)
+    _, full = bptt.gradients(x, y, p)
+    for tau in (6, 7, 100):
+        _, grads = bptt.gradients(x, y, p, tau=tau)
+        assert all(np.array_equal(grads[k], full[k]) for k in NAMES)
+
+
+def test_truncated_recursion_with_tau_T_agrees_with_the_full_recursion():
+    # the dispatch above makes tau >= T exact by construction; the truncated loop itself must agree
+    x, y, p = problem(T=6)
+    V, cache = rnn.rnn_forward(x, p["w_vv"], p["w_vx"], p["theta_v"], v0=p["v0"])
+    dV = np.random.default_rng(1).standard_normal(V.shape)
+    g_prime = 1 - V[1:] ** 2
+    Delta, dV0 = bptt.bptt_errors(dV, g_prime, p["w_vv"])
+    Delta_tau, dV0_tau = bptt.truncated_errors(dV, g_prime, p["w_vv"], tau=6)
+    np.testing.assert_allclose(Delta_tau, Delta, rtol=1e-13, atol=1e-14)
+    np.testing.assert_allclose(dV0_tau, dV0, rtol=1e-13, atol=1e-14)
+
+
+@settings(max_examples=25, deadline=None)
+@given(T_tau=st.integers(2, 7).flatmap(lambda T: st.tuples(st.just(T), st.integers(1, T - 1))),
+       B=st.integers(1, 2), N=st.integers(1, 4), g=st.sampled_from(["tanh", "sigmoid"]),
+       seed=st.integers(0, 2**16))
+@example(T_tau=(2, 1), B=1, N=1, g="tanh", seed=0)
+def test_truncated_bptt_is_autograd_on_the_detached_graph(T_tau, B, N, g, seed):
+    T, tau = T_tau
+    x, y, p = problem(T, B, N, seed=seed)
+    H, grads = bptt.gradients(x, y, p, g=g, tau=tau)
+    H_ref, ref = autograd(lambda t: reference.truncated_energy(*torch_problem(x, y), t, tau, g=g), p)
+    assert H == pytest.approx(H_ref, rel=1e-12)
+    assert max_error(grads, ref) < 1e-10
+
+
+def test_truncation_below_T_changes_the_recurrent_gradients_only():
+    x, y, p = problem(T=8, N=3, scale=1.5)
+    _, full = bptt.gradients(x, y, p)
+    for tau in (1, 3, 7):
+        _, grads = bptt.gradients(x, y, p, tau=tau)
+        for k in ("w_vv", "w_vx", "theta_v"):
+            assert gradcheck.relative_error(grads[k], full[k]) > 1e-4, (tau, k)
+        for k in ("w_ov", "theta_o"):                 # the readout has no path back in time
+            np.testing.assert_array_equal(grads[k], full[k])
+
+
+def test_tau_one_keeps_only_the_immediate_dependence():
+    # with tau = 1 the error at t only reaches b(t): Delta(t) = g'(b(t)) e(t)
+    x, y, p = problem(T=5)
+    V, cache = rnn.rnn_forward(x, p["w_vv"], p["w_vx"], p["theta_v"], v0=p["v0"])
+    dV = np.random.default_rng(2).standard_normal(V.shape)
+    Delta, dV0 = bptt.truncated_errors(dV, 1 - V[1:] ** 2, p["w_vv"], tau=1)
+    np.testing.assert_allclose(Delta, -(1 - V[1:] ** 2) * dV[1:], atol=1e-15)
+    np.testing.assert_allclose(dV0, dV[0] - Delta[0] @ p["w_vv"], atol=1e-15)
+
+
+# ---- recurrent backpropagation at a steady state ---------------------------------------------------------
+
+def steady_problem(B=2, N=4, K=2, M=2, seed=0, scale=0.6):
+    """A problem whose iteration is a contraction: the largest singular value of w_vv is ``scale``."""
+    x, y, p = problem(1, B, N, K, M, seed)
+    p["w_vv"] *= scale / np.linalg.norm(p["w_vv"], 2)
+    return x[0], y[0], {k: v for k, v in p.items() if k != "v0"}
+
+
+@settings(max_examples=20, deadline=None)
+@given(B=st.integers(1, 3), N=st.integers(1, 5), K=st.integers(1, 3), M=st.integers(1, 3),
+       g=st.sampled_from(["tanh", "sigmoid"]), g_out=st.sampled_from(["linear", "tanh"]), seed=st.integers(0, 2**16))
+@example(B=1, N=1, K=1, M=1, g="tanh", g_out="linear", seed=0)
+def test_recurrent_backprop_matches_autograd_through_the_unrolled_iteration(B, N, K, M, g, g_out, seed):
+    x, y, p = steady_problem(B, N, K, M, seed)
+    H, grads, V_star = bptt.recurrent_backprop(x, y, p, g=g, g_out=g_out)
+    # scale 0.6 makes the iteration a contraction; 300 steps shrink the memory of V(0) below 1e-30
+    H_ref, ref = autograd(lambda t: reference.steady_state_energy(*torch_problem(x, y), t, 300, g=g, g_out=g_out), p)
+    assert H == pytest.approx(H_ref, rel=1e-10)
+    assert max_error(grads, ref, names=bptt.PARAMS) < 1e-10
+
+
+def test_recurrent_backprop_matches_finite_differences_of_the_steady_state():
+    x, y, p = steady_problem(scale=0.9)
+    _, grads, _ = bptt.recurrent_backprop(x, y, p)
+    errors = gradcheck.gradient_check(lambda q: bptt.recurrent_backprop(x, y, q, tol=1e-15)[0], p, grads)
+    assert max(errors.values()) < 1e-6, errors
+
+
+def test_recurrent_backprop_is_the_source_documents_rule():
+    # delta w_mn = eta sum_k e_k dV_k*/dw_mn with e = -dH/dV*, the sensitivities from eq. (2.3)
+    x, y, p = steady_problem(N=5)
+    _, grads, V_star = bptt.recurrent_backprop(x, y, p)
+    P = bptt.fixed_point_sensitivities(x, p["w_vv"], p["w_vx"], p["theta_v"], V_star)
+    e = (y - (V_star @ p["w_ov"].T - p["theta_o"])) @ p["w_ov"]
+    assert gradcheck.relative_error(-np.einsum("bk,bkmn->mn", e, P), grads["w_vv"]) < 1e-12
+
+
+def test_recurrent_backprop_is_bptt_on_a_long_settling_run():
+    # constant input for T steps, error only at the end: as T grows BPTT's gradient tends to RBP's
+    x, y, p = steady_problem(B=1, scale=0.5)
+    _, grads, _ = bptt.recurrent_backprop(x, y, p)
+    T = 200
+    V, cache = rnn.rnn_forward(np.repeat(x[None], T, axis=0), p["w_vv"], p["w_vx"], p["theta_v"])
+    O, out_cache = rnn.output_forward(V[-1:].repeat(2, axis=0), p["w_ov"], p["theta_o"])
+    dV_last, out_grads = bptt.output_backward(bptt.energy(O, y[None])[1], out_cache)
+    dV = np.zeros_like(V)
+    dV[-1] = dV_last[-1]
+    rec = bptt.rnn_backward(dV, cache)
+    for k in ("w_vv", "w_vx", "theta_v"):
+        assert gradcheck.relative_error(rec[k], grads[k]) < 1e-10, k
+    for k in ("w_ov", "theta_o"):
+        assert gradcheck.relative_error(out_grads[k], grads[k]) < 1e-10, k
+
+
+def test_unstable_fixed_point_raises_a_named_error():
+    # V = tanh(1.5 V) from V(0) = 0 stays at the fixed point 0, where the slope is 1.5 > 1
+    p = dict(w_vv=[[1.5]], w_vx=[[0.0]], theta_v=[0.0], w_ov=[[1.0]], theta_o=[0.0])
+    with pytest.raises(bptt.UnstableFixedPoint, match=r"spectral radius of J = g'\(b\*\) w_vv is 1.5000 >= 1"):
+        bptt.recurrent_backprop(np.zeros((1, 1)), np.ones((1, 1)), p)
+    with pytest.raises(rnn.FixedPointNotFound):           # the subclass is caught by the general error
+        bptt.recurrent_backprop(np.zeros((1, 1)), np.ones((1, 1)), p)
+    # started away from 0 the same network settles on the stable fixed point 0.8586 and learns there
+    H, _, V_star = bptt.recurrent_backprop(np.zeros((1, 1)), np.ones((1, 1)), {**p, "v0": [[0.1]]})
+    assert V_star[0, 0] == pytest.approx(0.8585596, abs=1e-6)
+    with pytest.raises(bptt.UnstableFixedPoint):
+        bptt.fixed_point_sensitivities(np.zeros((1, 1)), [[1.5]], [[0.0]], [0.0], np.zeros((1, 1)))
+
+
+def test_no_steady_state_raises_fixed_point_not_found():
+    p = dict(w_vv=[[-1.5]], w_vx=[[0.0]], theta_v=[0.0], w_ov=[[1.0]], theta_o=[0.0], v0=[[0.1]])
+    with pytest.raises(rnn.FixedPointNotFound, match="no steady state after 300 iterations") as info:
+        bptt.recurrent_backprop(np.zeros((1, 1)), np.ones((1, 1)), p, max_iter=300)
+    assert not isinstance(info.value, bptt.UnstableFixedPoint)
+
+
+# ---- bad input -------------------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("change, message", [
+    (dict(y=np.zeros((4, 3, 2))), r"y: expected shape \(T, B, M\)"),
+    (dict(y=np.zeros((5, 2, 2))), r"y: expected shape"),
+    (dict(x=np.zeros((0, 3, 2))), "x: expected at least one time step"),
+    (dict(x=np.full((5, 3, 2), np.inf)), "x: contains NaN or inf"),
+    (dict(params="weights"), "params: expected a dict"),
+    (dict(drop="theta_o"), r"missing \['theta_o'\]"),
+    (dict(extra="bias"), r"unknown \['bias'\]"),
+    (dict(set=("w_ov", np.zeros((2, 5)))), r"w_ov: expected shape"),
+    (dict(set=("v0", np.zeros((2, 4)))), r"v0: expected shape"),
+    (dict(set=("w_vv", np.full((4, 4), np.nan))), "w_vv: contains NaN"),
+    (dict(tau=0), "tau: expected an integer >= 1, got 0"),
+    (dict(tau=-3), "tau: expected an integer >= 1"),
+    (dict(tau=2.5), "tau: expected an integer >= 1, got 2.5"),
+    (dict(g="softsign"), "g: expected one of"),
+])
+def test_bad_input_names_the_argument(change, message):
+    x, y, p = problem()
+    change = dict(change)
+    if "drop" in change:
+        p.pop(change.pop("drop"))
+    if "extra" in change:
+        p[change.pop("extra")] = np.zeros(4)
+    if "set" in change:
+        name, value = change.pop("set")
+        p[name] = value
+    kwargs = {"x": x, "y": y, "params": p, **change}
+    with pytest.raises(ValueError, match=message):
+        bptt.gradients(**kwargs)
+
+
+def test_backward_functions_check_their_arguments():
+    x, y, p = problem()
+    V, cache = rnn.rnn_forward(x, p["w_vv"], p["w_vx"], p["theta_v"])
+    O, out_cache = rnn.output_forward(V, p["w_ov"], p["theta_o"])
+    with pytest.raises(ValueError, match=r"dV: expected shape \(T\+1, B, N\) = \(6, 3, 4\)"):
+        bptt.rnn_backward(np.zeros((5, 3, 4)), cache)
+    with pytest.raises(ValueError, match="dV: contains NaN"):
+        bptt.rnn_backward(np.full((6, 3, 4), np.nan), cache)
+    with pytest.raises(ValueError, match="tau: expected an integer >= 1"):
+        bptt.rnn_backward(np.zeros((6, 3, 4)), cache, tau=0)
+    with pytest.raises(ValueError, match=r"dO: expected shape \(T, B, M\) = \(5, 3, 2\)"):
+        bptt.output_backward(np.zeros((5, 3, 1)), out_cache)
+    with pytest.raises(ValueError, match=r"y: expected shape"):
+        bptt.energy(O, y[:, :, :1])
+    with pytest.raises(ValueError, match="O: expected at least one time step"):
+        bptt.energy(np.zeros((0, 1, 1)), np.zeros((0, 1, 1)))
+
+
+def test_steady_state_arguments_are_checked():
+    x, y, p = steady_problem()
+    with pytest.raises(ValueError, match=r"x: expected 2 axes \(B, K\)"):
+        bptt.recurrent_backprop(x[None], y, p)
+    with pytest.raises(ValueError, match=r"y: expected shape \(B, M\)"):
+        bptt.recurrent_backprop(x, y[:1], p)
+    with pytest.raises(ValueError, match="tol"):
+        bptt.recurrent_backprop(x, y, p, tol=0)

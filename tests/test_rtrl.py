@@ -1,0 +1,69 @@
+import numpy as np
+import pytest
+import torch
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
+
+from lib import bptt, gradcheck, reference, rnn, rtrl
+
+from test_bptt import NAMES, autograd, max_error, problem, torch_problem
+
+
+@settings(max_examples=30, deadline=None)
+@given(T=st.integers(1, 6), B=st.integers(1, 3), N=st.integers(1, 4), K=st.integers(1, 3), M=st.integers(1, 3),
+       g=st.sampled_from(["tanh", "sigmoid", "relu", "linear"]), g_out=st.sampled_from(["linear", "tanh", "sigmoid"]),
+       seed=st.integers(0, 2**16))
+@example(T=1, B=1, N=1, K=1, M=1, g="tanh", g_out="linear", seed=0)
+def test_rtrl_equals_bptt_and_autograd(T, B, N, K, M, g, g_out, seed):
+    x, y, p = problem(T, B, N, K, M, seed)
+    H, grads = rtrl.gradients(x, y, p, g=g, g_out=g_out)
+    H_bptt, grads_bptt = bptt.gradients(x, y, p, g=g, g_out=g_out)
+    H_ref, ref = autograd(lambda t: reference.sequence_energy(*torch_problem(x, y), t, g=g, g_out=g_out), p)
+    assert set(grads) == set(NAMES)
+    assert H == pytest.approx(H_bptt, rel=1e-13) and H == pytest.approx(H_ref, rel=1e-12)
+    assert max_error(grads, grads_bptt) < 1e-10
+    assert max_error(grads, ref) < 1e-10
+
+
+def test_rtrl_matches_finite_differences():
+    x, y, p = problem(T=4, B=2, N=3, K=2, M=2, seed=7, scale=0.5)
+    _, grads = rtrl.gradients(x, y, p, g_out="tanh")
+    errors = gradcheck.gradient_check(lambda q: rtrl.gradients(x, y, q, g_out="tanh")[0], p, grads)
+    assert max(errors.values()) < 1e-6, errors
+
+
+def test_sensitivities_are_the_jacobian_of_the_state():
+    # run eq. (2.13) for w_vv by hand and compare p(T) with torch's Jacobian dV(T)/dw_vv
+    x, _, p = problem(T=4, B=2, N=3)
+    V, cache = rnn.rnn_forward(x, p["w_vv"], p["w_vx"], p["theta_v"], v0=p["v0"])
+    B, N = 2, 3
+    sens = np.zeros((B, N, N * N))
+    for t in range(1, 5):
+        db = np.einsum("km,bn->bkmn", np.eye(N), V[t - 1]).reshape(B, N, -1)
+        sens = rtrl.rtrl_step(sens, 1 - V[t] ** 2, p["w_vv"], db)
+    t = {k: reference.as_tensor(v) for k, v in p.items()}
+
+    def final_state(w_vv):
+        return reference.rnn_forward(reference.as_tensor(x), w_vv, t["w_vx"], t["theta_v"], t["v0"])[-1]
+
+    jac = torch.autograd.functional.jacobian(final_state, t["w_vv"]).numpy()   # (B, N, N, N)
+    np.testing.assert_allclose(sens.reshape(B, N, N, N), jac, rtol=1e-12, atol=1e-14)
+
+
+def test_rtrl_step_without_explicit_term_only_carries():
+    rng = np.random.default_rng(0)
+    sens, g_prime, w = rng.standard_normal((2, 3, 5)), rng.uniform(0, 1, (2, 3)), rng.standard_normal((3, 3))
+    np.testing.assert_allclose(rtrl.rtrl_step(sens, g_prime, w, None),
+                               g_prime[:, :, None] * np.einsum("kj,bja->bka", w, sens), atol=1e-14)
+
+
+def test_rtrl_rejects_bad_input_like_bptt():
+    x, y, p = problem()
+    with pytest.raises(ValueError, match=r"y: expected shape"):
+        rtrl.gradients(x, y[:, :2], p)
+    with pytest.raises(ValueError, match=r"missing \['w_vv'\]"):
+        rtrl.gradients(x, y, {k: v for k, v in p.items() if k != "w_vv"})
+    with pytest.raises(ValueError, match="x: contains NaN"):
+        rtrl.gradients(np.full_like(x, np.nan), y, p)
+    with pytest.raises(ValueError, match="g_out|g: expected one of"):
+        rtrl.gradients(x, y, p, g_out="cube")

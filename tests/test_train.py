@@ -1,0 +1,150 @@
+import functools
+
+import numpy as np
+import pytest
+import torch
+
+from lib import tasks, train
+
+ADDING = functools.partial(tasks.adding_problem, T=6, B=16)
+ECHO = functools.partial(tasks.delayed_echo, T=8, B=16, delay=1)
+
+
+def run(seed=0, steps=30, cell="rnn", **kwargs):
+    model = train.make_model(cell, 2, 8, 1, seed=seed)
+    return model, train.train(model, ADDING, steps, lr=1e-2, seed=seed, eval_every=10, **kwargs)
+
+
+def test_training_is_deterministic_for_a_seed():
+    _, first = run(seed=3)
+    _, second = run(seed=3)
+    assert first == second
+    _, other = run(seed=4)
+    assert other["loss"] != first["loss"]
+
+
+def test_history_lists_every_step_and_the_evaluations():
+    _, history = run(steps=25)
+    assert history["step"] == list(range(1, 26))
+    assert len(history["loss"]) == len(history["grad_norm"]) == 25
+    assert history["eval_step"] == [0, 10, 20, 25]
+    assert len(history["eval_loss"]) == 4 and history["stopped"] == "steps"
+    assert all(n > 0 for n in history["grad_norm"])
+
+
+def test_a_short_adding_problem_is_learned_below_the_baselines():
+    model = train.make_model("rnn", 2, 16, 1, seed=0)
+    task = functools.partial(tasks.adding_problem, T=4, B=64)
+    history = train.train(model, task, 400, lr=1e-2, seed=0)
+    assert history["eval_loss"][0] > 1 / 6
+    assert history["eval_loss"][-1] < 1 / 12 / 4
+
+
+@pytest.mark.parametrize("cell", ["gru", "lstm"])
+def test_gated_cells_train_every_step_targets(cell):
+    model = train.make_model(cell, 1, 8, 1, seed=0, every_step=True)
+    history = train.train(model, ECHO, 150, lr=2e-2, seed=0)
+    assert history["eval_loss"][-1] < 0.5 * history["eval_loss"][0]
+
+
+def test_any_module_that_returns_states_can_be_trained():
+    class Cumulative(torch.nn.Module):
+        """A toy recurrent module: V(t) = tanh(a * cumulative sum of x), returned as a tensor."""
+
+        def __init__(self):
+            super().__init__()
+            self.a = torch.nn.Parameter(torch.ones(3))
+
+        def forward(self, x):
+            return torch.tanh(self.a * torch.cumsum(x, dim=0).sum(-1, keepdim=True))
+
+    model = train.SequenceModel(Cumulative(), 3, 1)
+    history = train.train(model, ADDING, 5, seed=0)
+    assert len(history["loss"]) == 5 and model.recurrent.a.grad is not None
+
+
+def test_clipping_rescales_the_gradient_and_records_the_norm_before_it():
+    model, history = run(steps=5, clip=1e-3)
+    after = torch.sqrt(sum((p.grad ** 2).sum() for p in model.parameters())).item()
+    assert history["grad_norm"][-1] > 1e-3
+    assert after == pytest.approx(1e-3, rel=1e-4)
+    model, history = run(steps=5)
+    after = torch.sqrt(sum((p.grad ** 2).sum() for p in model.parameters())).item()
+    assert after == pytest.approx(history["grad_norm"][-1], rel=1e-5)
+
+
+def test_early_stop_on_the_target_loss():
+    _, history = run(steps=50, target_loss=100.0)
+    assert history["stopped"] == "target_loss" and history["step"] == [] and history["eval_step"] == [0]
+    model = train.make_model("rnn", 2, 16, 1, seed=0)
+    task = functools.partial(tasks.adding_problem, T=4, B=64)
+    history = train.train(model, task, 1000, lr=1e-2, seed=0, target_loss=0.05, eval_every=20)
+    assert history["stopped"] == "target_loss" and history["eval_loss"][-1] <= 0.05
+    assert history["step"][-1] == history["eval_step"][-1] < 1000
+
+
+def test_a_non_finite_loss_stops_training():
+    def broken(seed):
+        x, y = ADDING(seed=seed)
+        return x, np.full_like(y, np.inf)
+    model = train.make_model("rnn", 2, 8, 1, seed=0)
+    history = train.train(model, broken, 10, seed=0)
+    assert history["stopped"] == "non-finite loss" and history["step"] == []
+
+
+def test_make_model_leaves_the_global_random_state_alone():
+    torch.manual_seed(123)
+    expected = torch.rand(3)
+    torch.manual_seed(123)
+    train.make_model("rnn", 2, 4, 1, seed=0)
+    np.testing.assert_array_equal(torch.rand(3).numpy(), expected.numpy())
+    first = train.make_model("gru", 2, 4, 1, seed=5).state_dict()
+    second = train.make_model("gru", 2, 4, 1, seed=5).state_dict()
+    assert all(torch.equal(first[k], second[k]) for k in first)
+
+
+def test_the_progress_bar_stays_off_unless_asked(capfd):
+    run(steps=3)
+    assert capfd.readouterr().err == ""
+    run(steps=3, progress=True)
+    assert "training" in capfd.readouterr().err
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    (dict(steps=0), "steps: expected an integer >= 1"),
+    (dict(lr=0.0), "lr: expected a positive number"),
+    (dict(lr=float("nan")), "lr: expected a positive number"),
+    (dict(clip=-1.0), "clip: expected a positive number or None"),
+    (dict(target_loss="low"), "target_loss: expected a positive number or None"),
+    (dict(eval_every=0), "eval_every: expected an integer >= 1"),
+    (dict(device="abacus"), "device: expected 'cpu', 'cuda' or a torch.device"),
+])
+def test_bad_arguments_are_rejected(kwargs, message):
+    model = train.make_model("rnn", 2, 4, 1, seed=0)
+    with pytest.raises(ValueError, match=message):
+        train.train(model, ADDING, **{"steps": 2, **kwargs})
+
+
+def test_asking_for_a_gpu_that_is_not_there_is_a_clear_error():
+    model = train.make_model("rnn", 2, 4, 1, seed=0)
+    if torch.cuda.is_available():
+        history = train.train(model, ADDING, 2, device="cuda")
+        assert next(model.parameters()).device.type == "cuda" and len(history["loss"]) == 2
+    else:
+        with pytest.raises(ValueError, match="device: CUDA was asked for but torch finds no GPU"):
+            train.train(model, ADDING, 2, device="cuda")
+
+
+def test_targets_at_every_step_need_every_step_outputs():
+    model = train.make_model("rnn", 1, 4, 1, seed=0)
+    with pytest.raises(ValueError, match=r"use every_step=True"):
+        train.train(model, ECHO, 2)
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    (dict(cell="transformer"), "cell: expected one of"),
+    (dict(N=0), "N: expected an integer >= 1"),
+])
+def test_make_model_rejects_bad_arguments(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        train.make_model(**{"cell": "rnn", "K": 2, "N": 4, "M": 1, "seed": 0, **kwargs})
