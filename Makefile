@@ -21,10 +21,11 @@ $(VENV)/.installed: requirements.txt pyproject.toml
 	$(BIN)/python -m pip install --quiet -r requirements.txt
 	touch $@
 
-# jupyter-cache re-executes a notebook when its code changes, but cannot see a change in lib/:
-# this stamp empties the cache whenever lib/ or the pinned environment changes.
+# jupyter-cache re-executes a notebook when its code changes, and Sphinx re-reads a page when its
+# source changes; neither sees a change in lib/. This stamp starts the book afresh (cache, doctrees,
+# pages) whenever lib/ or the pinned environment changes, so every chapter is executed again.
 _build/.lib-stamp: $(wildcard lib/*.py) requirements.txt
-	rm -rf _build/.jupyter_cache
+	rm -rf _build/.jupyter_cache _build/.doctrees _build/html _build/jupyter_execute
 	mkdir -p _build && touch $@
 
 book: env _build/.lib-stamp

@@ -69,9 +69,11 @@ def plot_dynamics(structure, scale, g="tanh", T=60, axes=None):
     return run
 
 
-def render_png(draw, figsize=(9, 3.0)):
-    """Call ``draw(axes)`` on a new two-panel figure and return it as PNG bytes (the figure is closed)."""
-    fig, axes = plt.subplots(1, 2, figsize=figsize, constrained_layout=True)
+def render_png(draw, figsize=(9, 3.0), **subplots):
+    """Call ``draw(axes)`` on a new figure, two panels side by side unless ``subplots`` (passed to
+    ``plt.subplots``) say otherwise, and return it as PNG bytes (the figure is closed)."""
+    subplots = {"nrows": 1, "ncols": 2, **subplots}
+    fig, axes = plt.subplots(figsize=figsize, constrained_layout=True, **subplots)
     try:
         draw(axes)
         buf = io.BytesIO()
@@ -211,3 +213,31 @@ def gradient_explorer(lag=100):
         control.observe(update, names="value")
     update()
     return w.VBox([w.HBox([scale, g]), lag_slider, readout, image])
+
+
+def gate_explorer(x, z, V, w_ov, start=0):
+    """An ipywidgets explorer of ``plots.plot_gru_gates`` over the sequences of a batch: the
+    inputs, the update gates and the states of a trained GRU, one sequence at a time, starting
+    with sequence ``start``.
+
+    Shapes: x (T, B, 2) adding-problem inputs, z (T, B, N), V (T+1, B, N), w_ov (N,).
+    """
+    import ipywidgets as w
+
+    from . import plots
+
+    sequence = w.IntSlider(value=start, min=0, max=x.shape[1] - 1, description="sequence",
+                           continuous_update=False)
+    units = w.IntSlider(value=8, min=1, max=z.shape[2], description="units shown",
+                        continuous_update=False)
+    image = w.Image(format="png", layout=w.Layout(width="100%", max_width="800px"))
+
+    def update(_change=None):
+        image.value = render_png(
+            lambda axes: plots.plot_gru_gates(x, z, V, w_ov, sequence.value, units.value, axes),
+            figsize=(8, 6.2), nrows=3, ncols=1, sharex=True, height_ratios=[1, 2, 1.6])
+
+    for control in (sequence, units):
+        control.observe(update, names="value")
+    update()
+    return w.VBox([w.HBox([sequence, units]), image])

@@ -112,3 +112,21 @@ def test_gradient_explorer_redraws_at_every_extreme():
         control.value = value
         assert image.value[:4] == b"\x89PNG" and image.value != before
         assert "&rho; =" in readout.value and f"lag {lag.value}" in readout.value
+
+
+def test_gate_explorer_survives_every_sequence_and_unit_count():
+    rng = np.random.default_rng(0)
+    T, B, N = 12, 3, 4
+    x = np.zeros((T, B, 2))
+    x[:, :, 0] = rng.uniform(size=(T, B))
+    x[[2, 9], :, 1] = 1.0
+    box = widgets.gate_explorer(x, rng.uniform(size=(T, B, N)), rng.standard_normal((T + 1, B, N)),
+                                rng.standard_normal(N))
+    (sequence, units), image = box.children[0].children, box.children[1]
+    seen = set()
+    for b in range(B):
+        for n in (units.min, units.max):
+            sequence.value, units.value = b, n
+            assert image.value[:4] == b"\x89PNG"
+            seen.add(image.value)
+    assert len(seen) == 2 * B
