@@ -2,6 +2,8 @@
 #   make book   build the rendered book into _build/html
 #   make test   run every test: the library's tests and nbval over every chapter
 # Each creates the virtual environment .venv from requirements.txt on first use.
+# For instructors (see instructors.md):
+#   make student   write the student edition, without solutions, into _build/student (or OUTDIR=folder)
 
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV   := .venv
@@ -11,7 +13,7 @@ export OMP_NUM_THREADS := 1
 export MKL_NUM_THREADS := 1
 export PYDEVD_DISABLE_FILE_VALIDATION := 1
 
-.PHONY: book test env clean execute benchmark
+.PHONY: book test env clean execute benchmark student
 
 env: $(VENV)/.installed
 
@@ -41,6 +43,11 @@ execute: env
 
 benchmark: env
 	$(BIN)/python tools/benchmark.py
+
+# The chapters with solution code replaced by stubs and written solutions removed (instructors.md).
+OUTDIR ?= _build/student
+student: env
+	$(BIN)/python tools/student_edition.py $(OUTDIR)
 
 clean:
 	rm -rf _build

@@ -10,7 +10,23 @@ class SelfCheckFailed(AssertionError):
 
 
 def _fail(message):
-    raise SelfCheckFailed(message)
+    # "from None": the student sees this message, not the library's exception chain behind it
+    raise SelfCheckFailed(message) from None
+
+
+def _as_numbers(name, value):
+    """``value`` as a real float array, or a failure that says what it was instead."""
+    if value is None:
+        _fail(f"{name} is None: not set yet, or a function without a return?")
+    try:
+        arr = np.asarray(value.detach() if hasattr(value, "detach") else value)
+        if np.iscomplexobj(arr):
+            _fail(f"{name}: expected real numbers, got complex numbers")
+        return arr.astype(float)
+    except SelfCheckFailed:
+        raise
+    except Exception:           # ragged lists, strings, objects numpy cannot convert
+        _fail(f"{name}: expected an array of numbers, got {type(value).__name__}")
 
 
 def _call(fn, *args):
@@ -26,17 +42,14 @@ def _call(fn, *args):
 
 
 def _compare(name, got, expected, atol=1e-10):
-    try:
-        got = np.asarray(got, dtype=float)
-    except (TypeError, ValueError):
-        _fail(f"{name}: expected an array of numbers, got {type(got).__name__}")
+    got = _as_numbers(name, got)
     if got.shape != expected.shape:
         _fail(f"{name}: expected shape {expected.shape}, got {got.shape}")
     err = np.abs(got - expected)
     if not np.all(err <= atol):          # also catches NaN
         idx = np.unravel_index(np.nanargmax(np.where(np.isnan(err), np.inf, err)), err.shape)
-        _fail(f"{name}: at index {tuple(int(i) for i in idx)} expected {expected[idx]:.6f}, "
-              f"got {got[idx]:.6f} (difference {err[idx]:.2e}, tolerance {atol:.0e})")
+        _fail(f"{name}: at index {tuple(int(i) for i in idx)} expected {expected[idx]:.6g}, "
+              f"got {got[idx]:.6g} (difference {err[idx]:.2e}, tolerance {atol:.0e})")
 
 
 def check_rnn_step(rnn_step):
@@ -59,10 +72,8 @@ def check_latch(w_vv, w_vx, theta_v, hold=1000):
     A pulse x = (1, 0) must drive V above +0.5 and a pulse x = (0, 1) below -0.5, and V must stay
     there for ``hold`` steps of zero input. Shapes: w_vv (1, 1), w_vx (1, 2), theta_v (1,).
     """
-    try:
-        w_vv, w_vx, theta_v = (np.asarray(a, dtype=float) for a in (w_vv, w_vx, theta_v))
-    except (TypeError, ValueError):
-        _fail("w_vv, w_vx and theta_v must be arrays of numbers")
+    w_vv, w_vx, theta_v = (_as_numbers(name, a) for name, a in
+                           (("w_vv", w_vv), ("w_vx", w_vx), ("theta_v", theta_v)))
     for name, a, shape in (("w_vv", w_vv, (1, 1)), ("w_vx", w_vx, (1, 2)), ("theta_v", theta_v, (1,))):
         if a.shape != shape:
             _fail(f"{name}: expected shape {shape} for one unit with inputs (set, reset), got {a.shape}")
@@ -211,10 +222,33 @@ def check_clip_by_norm(clip_by_norm):
             _fail(f"expected a list of {len(grads)} arrays, one per gradient, got {type(got).__name__}")
         scale = min(1.0, max_norm / total)                    # eq. (3.8)
         per_array = [g * min(1.0, max_norm / np.linalg.norm(g)) for g in grads]
-        if scale < 1 and all(np.allclose(np.asarray(a, dtype=float), p) for a, p in zip(got, per_array)):
+        got = [_as_numbers(f"clip_by_norm(...)[{i}]", a) for i, a in enumerate(got)]
+        if scale < 1 and all(a.shape == p.shape and np.allclose(a, p) for a, p in zip(got, per_array)):
             _fail("each array was clipped on its own: eq. (3.8) uses the norm of all gradients together, "
                   "so that the direction of the whole update is kept")
         for i, (a, g) in enumerate(zip(got, grads)):
             _compare(f"clip_by_norm(...)[{i}] with max_norm = {max_norm:.3g} "
                      f"({'above' if scale < 1 else 'below'} the threshold)", a, scale * g)
     print("✓ clip_by_norm follows eq. (3.8), above and below the threshold.")
+
+
+def check_wilson_interval(wilson_interval):
+    """Exercise (Chapter 5): ``wilson_interval(k, n, z=1.96)`` returns Wilson's score interval
+    (low, high) for a success probability after k successes in n trials."""
+    from . import horizon    # numpy-only at import; the module trains networks only when asked
+    for k, n, z in ((3, 3, 1.96), (0, 3, 1.96), (2, 3, 1.96), (1, 1, 1.96), (7, 20, 1.96),
+                    (7, 20, 1.0), (0, 1, 2.5)):
+        got = _call(wilson_interval, k, n) if z == 1.96 else _call(wilson_interval, k, n, z)
+        try:
+            low, high = (float(v) for v in got)
+        except (TypeError, ValueError):
+            _fail(f"wilson_interval({k}, {n}): expected a pair (low, high), got {got!r}")
+        want = horizon.wilson_interval(k, n, z)
+        if not max(abs(low - want[0]), abs(high - want[1])) <= 1e-9:     # NaN fails too
+            p = k / n
+            wald = (p - z * np.sqrt(p * (1 - p) / n), p + z * np.sqrt(p * (1 - p) / n))
+            hint = (": that is the normal approximation k/n -+ z sqrt(p (1 - p) / n), which collapses "
+                    "to a point at k = 0 and k = n" if np.allclose((low, high), wald) else "")
+            _fail(f"wilson_interval({k}, {n}, z={z}): expected ({want[0]:.4f}, {want[1]:.4f}), "
+                  f"got ({low:.4f}, {high:.4f}){hint}")
+    print("✓ wilson_interval gives Wilson's score interval, at k = 0, k = n and in between.")

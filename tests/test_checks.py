@@ -47,7 +47,8 @@ def test_latch_passes_the_text_weights(capsys):
     ([[2.0]], [[-3.0, 3.0]], [0.0], "after the set pulse"),
     ([[2.0]], [3.0, -3.0], [0.0], r"w_vx: expected shape \(1, 2\)"),
     ([[np.nan]], [[3.0, -3.0]], [0.0], "NaN"),
-    ("two", [[3.0, -3.0]], [0.0], "arrays of numbers"),
+    ("two", [[3.0, -3.0]], [0.0], "w_vv: expected an array of numbers, got str"),
+    (None, [[3.0, -3.0]], [0.0], "w_vv is None: not set yet"),
 ])
 def test_latch_explains_what_is_wrong(w_vv, w_vx, theta, message):
     with pytest.raises(checks.SelfCheckFailed, match=message):
@@ -140,7 +141,7 @@ def off_by_one_backprop_states(w_vv, g_prime, dV_T):
     (lambda w, gp, d: good_backprop_states(w, gp, d)[::-1], "row s must hold dL/dV"),
     (off_by_one_backprop_states, r"at index \(\d, \d, \d\) expected"),
     (lambda w, gp, d: good_backprop_states(w, gp, d)[1:], r"expected shape \(7, 3, 4\), got \(6, 3, 4\)"),
-    (lambda w, gp, d: None, "expected an array of numbers|expected shape"),
+    (lambda w, gp, d: None, "is None: not set yet, or a function without a return"),
     (lambda w, gp: gp, "raised TypeError"),
 ])
 def test_backprop_states_explains_what_is_wrong(fn, message):
@@ -175,3 +176,53 @@ def in_place_clip(grads, max_norm):
 def test_clip_by_norm_explains_what_is_wrong(fn, message):
     with pytest.raises(checks.SelfCheckFailed, match=message):
         checks.check_clip_by_norm(fn)
+
+
+def good_wilson(k, n, z=1.96):
+    centre = (k + z**2 / 2) / (n + z**2)
+    half = z / (n + z**2) * np.sqrt(k * (n - k) / n + z**2 / 4)
+    return centre - half, centre + half
+
+
+def test_wilson_interval_passes_the_formula(capsys):
+    checks.check_wilson_interval(good_wilson)
+    assert capsys.readouterr().out.startswith("✓ wilson_interval gives Wilson's score interval")
+
+
+@pytest.mark.parametrize("fn, message", [
+    (lambda k, n, z=1.96: (k / n - z * np.sqrt(k / n * (1 - k / n) / n), k / n + z * np.sqrt(k / n * (1 - k / n) / n)),
+     "normal approximation"),
+    (lambda k, n, z=1.96: good_wilson(k, n), r"z=1.0\): expected"),
+    (lambda k, n, z=1.96: good_wilson(k, n, z)[0], "expected a pair"),
+    (lambda k, n, z=1.96: good_wilson(k, n, z)[::-1], r"wilson_interval\(3, 3, z=1.96\): expected \(0.4385, 1.0000\)"),
+])
+def test_wilson_interval_explains_what_is_wrong(fn, message):
+    with pytest.raises(checks.SelfCheckFailed, match=message):
+        checks.check_wilson_interval(fn)
+
+
+def test_failures_hide_the_library_traceback():
+    with pytest.raises(checks.SelfCheckFailed) as info:
+        checks.check_rnn_step(lambda *a: 1 / 0)
+    assert info.value.__suppress_context__ and info.value.__cause__ is None
+
+
+@pytest.mark.parametrize("result, message", [
+    (lambda V, x, wvv, wvx, th: np.tanh(V @ wvv.T + x @ wvx.T - th) + 0j, "complex numbers"),
+    (lambda V, x, wvv, wvx, th: None, r"rnn_step\(...\) is None"),
+    (lambda V, x, wvv, wvx, th: np.full((3, 4), 1e300), r"got 1e\+300"),
+])
+def test_odd_results_get_a_readable_message(result, message):
+    with pytest.raises(checks.SelfCheckFailed, match=message):
+        checks.check_rnn_step(result)
+
+
+def test_a_torch_tensor_that_requires_grad_is_accepted():
+    import torch
+    checks.check_rnn_step(lambda V, x, wvv, wvx, th: torch.tanh(torch.tensor(V @ wvv.T + x @ wvx.T - th,
+                                                                         requires_grad=True)))
+
+
+def test_wilson_interval_rejects_nan():
+    with pytest.raises(checks.SelfCheckFailed, match="got \\(nan, nan\\)"):
+        checks.check_wilson_interval(lambda k, n, z=1.96: (float("nan"), float("nan")))

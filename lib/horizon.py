@@ -1,0 +1,237 @@
+"""The memory horizon (Chapter 5): on which sequence lengths T each recurrent network learns the
+adding problem within a fixed budget of training steps.
+
+One *cell* of the experiment is one network of ``MODELS``, one length T and one seed, trained with
+the fixed settings of ``SETUP``; ``GRID`` and ``SEEDS`` list the cells of the full experiment.
+``run_cell`` runs one cell, ``run_grid`` runs many, ``save_results`` and ``load_results`` write and
+read the results file, and ``summary`` and ``wilson_interval`` condense it. From the repository root,
+
+    python -m lib.horizon            (options: --jobs 2, --out PATH)
+
+runs the full grid on one thread per process and writes ``chapters/data/horizon_results.json``,
+the file Chapter 5 plots. The functions that read and summarise results need numpy only; those
+that train import torch when they are called.
+"""
+import argparse
+import functools
+import json
+import math
+import pathlib
+import platform
+import sys
+import time
+import urllib.request
+
+import numpy as np
+
+from . import tasks
+from ._validate import choice, positive_int
+
+# Fixed before any run: the settings of Chapters 3 and 4, and a budget of 1000 steps of 64 sequences.
+SETUP = {"K": 2, "N": 32, "M": 1, "B": 64, "lr": 0.01, "clip": 1.0, "steps": 1000,
+         "target_loss": 0.01, "eval_every": 25, "eval_batches": 16}
+
+MODELS = {
+    "rnn": "tanh RNN",
+    "gru": "GRU",
+    "lstm": "LSTM",
+    "gru-before": "GRU, reset before the product",
+    "gru-no-update": "GRU without update gate",
+}
+
+# The three networks on every length; the two GRU variants where they answer a question.
+GRID = {
+    "rnn": (10, 20, 40, 100, 200),
+    "gru": (10, 20, 40, 100, 200),
+    "lstm": (10, 20, 40, 100, 200),
+    "gru-before": (40, 100),
+    "gru-no-update": (10, 20, 40, 100),
+}
+SEEDS = (0, 1, 2)
+
+# A threshold so negative that sigma(.) is exactly 0 in float32, and so is its slope z (1 - z).
+SHUT = -1.0e4
+
+RESULTS = pathlib.Path(__file__).resolve().parents[1] / "chapters" / "data" / "horizon_results.json"
+RESULTS_URL = ("https://raw.githubusercontent.com/open-rnn-book/rnn-gru-book/main/"
+               "chapters/data/horizon_results.json")
+
+
+def make_model(name, seed):
+    """The network ``name`` of ``MODELS`` with SETUP's sizes, initialised from ``seed``.
+
+    "rnn", "gru" and "lstm" are ``train.make_model``'s torch.nn.RNN (tanh), torch.nn.GRU (the
+    reset gate after the product) and torch.nn.LSTM. "gru-before" is ``reference.BookGRU`` with
+    eq. (9.30c) as printed. "gru-no-update" is the "gru" of the same seed with its update-gate
+    threshold at ``SHUT``: z = 0, so V(t) = h(t) at every step, and no gradient reaches the gate.
+    """
+    import torch
+
+    from . import reference, train
+    choice("name", name, MODELS)
+    K, N, M = SETUP["K"], SETUP["N"], SETUP["M"]
+    if name == "gru-before":
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(seed)          # the readout's initial weights
+            return train.SequenceModel(reference.BookGRU(K, N, "before", seed=seed), N, M)
+    model = train.make_model(name.removesuffix("-no-update"), K, N, M, seed=seed)
+    if name == "gru-no-update":
+        with torch.no_grad():                # torch stacks the gates' rows as r, z, n
+            model.recurrent.bias_ih_l0[N:2 * N] = SHUT
+    return model
+
+
+def run_cell(name, T, seed, steps=None):
+    """Train network ``name`` from ``seed`` on the adding problem of length ``T``, with SETUP.
+
+    Training stops when the mean squared error on 1024 held-out sequences reaches the target
+    (solved) or after ``steps`` steps (default: SETUP's budget). Deterministic for a seed on a
+    given machine and thread count. Returns the record of the cell: a dict with model, T, seed,
+    budget, solved, steps (when it stopped), test_mse (the last held-out error), the learning
+    curve eval_step / eval_loss, and seconds (wall time, the one entry that varies).
+    """
+    from . import train
+    T, seed = positive_int("T", T), int(seed)
+    steps = SETUP["steps"] if steps is None else positive_int("steps", steps)
+    model = make_model(name, seed)
+    task = functools.partial(tasks.adding_problem, T=T, B=SETUP["B"])
+    start = time.perf_counter()
+    history = train.train(model, task, steps, lr=SETUP["lr"], clip=SETUP["clip"],
+                          target_loss=SETUP["target_loss"], seed=seed,
+                          eval_every=SETUP["eval_every"],
+                          eval_batches=SETUP["eval_batches"], progress=False)
+    return {"model": name, "T": T, "seed": seed, "budget": steps,
+            "solved": history["stopped"] == "target_loss",
+            "steps": history["eval_step"][-1], "test_mse": history["eval_loss"][-1],
+            "eval_step": history["eval_step"], "eval_loss": history["eval_loss"],
+            "seconds": round(time.perf_counter() - start, 2)}
+
+
+def cells(grid=None, seeds=None):
+    """The cells (name, T, seed) of ``grid`` (default GRID) for every seed of ``seeds`` (default
+    SEEDS), in a fixed order."""
+    grid, seeds = GRID if grid is None else grid, SEEDS if seeds is None else seeds
+    return [(name, T, seed) for name, lengths in grid.items() for T in lengths for seed in seeds]
+
+
+def run_grid(grid=None, seeds=None, jobs=1, report=None):
+    """Run every cell of ``cells(grid, seeds)`` in ``jobs`` processes of one thread each (with
+    jobs = 1: in this process, whose torch then keeps one thread); ``report(record)`` is called as
+    each cell finishes. Returns the results: SETUP, the grid, the seeds, the environment, the
+    wall time and the records ("runs") in the order of ``cells``.
+    """
+    grid, seeds = GRID if grid is None else grid, SEEDS if seeds is None else seeds
+    todo = cells(grid, seeds)
+    start = time.perf_counter()
+    if positive_int("jobs", jobs) == 1:
+        _one_thread()
+        runs = [_reported(run_cell(*cell), report) for cell in todo]
+    else:
+        import concurrent.futures
+        import multiprocessing
+        with concurrent.futures.ProcessPoolExecutor(
+                jobs, mp_context=multiprocessing.get_context("spawn"), initializer=_one_thread) as pool:
+            futures = [pool.submit(run_cell, *cell) for cell in todo]
+            for future in concurrent.futures.as_completed(futures):
+                _reported(future.result(), report)
+            runs = [future.result() for future in futures]
+    import torch
+    return {"setup": dict(SETUP), "grid": {name: list(lengths) for name, lengths in grid.items()},
+            "seeds": list(seeds), "jobs": jobs,
+            "environment": {"python": platform.python_version(), "torch": torch.__version__,
+                            "numpy": np.__version__, "machine": platform.machine(),
+                            "threads per process": 1},
+            "wall_seconds": round(time.perf_counter() - start, 1), "runs": runs}
+
+
+def same_run(record, stored, rtol=1e-4):
+    """True if two records of a cell agree: the same cell, budget, outcome and stopping step,
+    and learning curves equal to ``rtol`` (float32 sums may round differently on another CPU;
+    on the machine that wrote a record a rerun matches it exactly). Wall times are ignored."""
+    keys = ("model", "T", "seed", "budget", "solved", "steps", "eval_step")
+    return (all(record[k] == stored[k] for k in keys)
+            and np.allclose(record["eval_loss"], stored["eval_loss"], rtol=rtol, atol=0.0))
+
+
+def find_run(results, name, T, seed):
+    """The record of cell (name, T, seed) in ``results``; KeyError if the grid has no such cell."""
+    for run in results["runs"]:
+        if (run["model"], run["T"], run["seed"]) == (name, T, seed):
+            return run
+    raise KeyError(f"no run of {name!r} with T = {T} and seed {seed} in these results")
+
+
+def summary(results, name):
+    """For network ``name``: the lengths T, how many seeds solved each, how many ran, and the
+    median number of steps of the solved runs (NaN where none solved). Arrays of equal length."""
+    lengths = results["grid"][choice("name", name, results["grid"])]
+    solved, total, median = [], [], []
+    for T in lengths:
+        runs = [r for r in results["runs"] if r["model"] == name and r["T"] == T]
+        steps = [r["steps"] for r in runs if r["solved"]]
+        solved.append(len(steps))
+        total.append(len(runs))
+        median.append(float(np.median(steps)) if steps else math.nan)
+    return np.array(lengths), np.array(solved), np.array(total), np.array(median)
+
+
+def wilson_interval(k, n, z=1.96):
+    """Wilson's score interval for a success probability after k successes in n trials:
+    (c -+ h) with c = (k + z^2/2) / (n + z^2) and h = z / (n + z^2) sqrt(k (n - k) / n + z^2 / 4).
+    Unlike k/n -+ z sqrt(p (1 - p) / n), it stays inside [0, 1] and is not empty at k = 0 or n.
+    Returns (low, high); k and n may be arrays."""
+    k, n = np.asarray(k, dtype=float), np.asarray(n, dtype=float)
+    if np.any(n < 1) or np.any(k < 0) or np.any(k > n):
+        raise ValueError(f"k, n: expected 0 <= k <= n and n >= 1, got k = {k}, n = {n}")
+    centre = (k + z**2 / 2) / (n + z**2)
+    half = z / (n + z**2) * np.sqrt(k * (n - k) / n + z**2 / 4)
+    return centre - half, centre + half
+
+
+def save_results(results, path=RESULTS):
+    """Write ``results`` as JSON to ``path`` (creating its folder). Floats keep every digit."""
+    path = pathlib.Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(results, indent=1) + "\n")
+
+
+def load_results(path=RESULTS, url=RESULTS_URL):
+    """Read a results file. Where ``path`` does not exist (in Colab, which installs the library
+    without the book's folders) it is fetched from ``url``, the file in the book's repository."""
+    path = pathlib.Path(path)
+    if path.exists():
+        return json.loads(path.read_text())
+    with urllib.request.urlopen(url) as response:
+        return json.loads(response.read().decode())
+
+
+def _one_thread():
+    import torch
+    torch.set_num_threads(1)
+
+
+def _reported(record, report):
+    if report is not None:
+        report(record)
+    return record
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(prog="python -m lib.horizon", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--jobs", type=int, default=1, help="processes, one thread each (default 1)")
+    parser.add_argument("--out", default=str(RESULTS), help=f"results file (default {RESULTS})")
+    args = parser.parse_args(argv)
+    print(f"{len(cells())} cells, budget {SETUP['steps']} steps, {args.jobs} process(es)", flush=True)
+
+    def report(r):
+        outcome = f"solved after {r['steps']:4d} steps" if r["solved"] else "not solved"
+        print(f"{r['model']:14s} T = {r['T']:3d}  seed {r['seed']}  {outcome:24s}"
+              f"  held-out MSE {r['test_mse']:.4f}  {r['seconds']:6.1f} s", flush=True)
+
+    results = run_grid(jobs=args.jobs, report=report)
+    save_results(results, args.out)
+    print(f"wrote {args.out}; wall time {results['wall_seconds']:.0f} s", flush=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

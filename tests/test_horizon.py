@@ -1,0 +1,132 @@
+import json
+import math
+
+import numpy as np
+import pytest
+import torch
+
+from lib import gru, horizon, reference, tasks, train
+
+STORED = horizon.load_results()
+CELL = ("gru", 10, 0)         # the fastest cell of the grid: solved after about a hundred steps
+
+
+@pytest.fixture
+def one_thread():
+    """The grid was run on one thread per process; restore the thread count afterwards."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+@pytest.fixture(scope="module")
+def script_run(tmp_path_factory):
+    """One cell of the grid computed by the script itself, `python -m lib.horizon`."""
+    out = tmp_path_factory.mktemp("horizon") / "results.json"
+    threads = torch.get_num_threads()
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(horizon, "GRID", {CELL[0]: (CELL[1],)})
+        patch.setattr(horizon, "SEEDS", (CELL[2],))
+        horizon.main(["--out", str(out)])
+    torch.set_num_threads(threads)
+    return json.loads(out.read_text())
+
+
+def test_the_script_reproduces_a_stored_cell(script_run):
+    # the stored file was written by `python -m lib.horizon --jobs 2`; this run is in one process
+    (live,) = script_run["runs"]
+    stored = horizon.find_run(STORED, *CELL)
+    assert horizon.same_run(live, stored)
+    assert live["solved"] and live["steps"] < live["budget"]
+    assert script_run["setup"] == STORED["setup"] == horizon.SETUP
+
+
+def test_a_changed_run_does_not_pass_as_the_stored_one(script_run):
+    (live,) = script_run["runs"]
+    stored = horizon.find_run(STORED, *CELL)
+    nudged = dict(live, eval_loss=[v * (1 + 1e-3) for v in live["eval_loss"]])
+    assert not horizon.same_run(nudged, stored)
+    assert not horizon.same_run(dict(live, steps=live["steps"] + 25), stored)
+    assert not horizon.same_run(horizon.find_run(STORED, "gru", 10, 1), stored)
+
+
+def test_the_stored_file_holds_every_cell_of_the_grid_once():
+    assert STORED["grid"] == {name: list(lengths) for name, lengths in horizon.GRID.items()}
+    assert STORED["seeds"] == list(horizon.SEEDS)
+    assert [(r["model"], r["T"], r["seed"]) for r in STORED["runs"]] == horizon.cells()
+
+
+@pytest.mark.parametrize("run", STORED["runs"], ids=lambda r: f"{r['model']}-T{r['T']}-seed{r['seed']}")
+def test_every_stored_record_is_consistent(run):
+    setup = STORED["setup"]
+    assert run["budget"] == setup["steps"]
+    assert run["eval_step"] == sorted(set(range(0, run["steps"], setup["eval_every"])) | {run["steps"]})
+    assert run["steps"] == run["eval_step"][-1] and run["test_mse"] == run["eval_loss"][-1]
+    assert run["solved"] == (run["test_mse"] <= setup["target_loss"])
+    assert run["solved"] or run["steps"] == run["budget"]
+    assert all(v > setup["target_loss"] for v in run["eval_loss"][:-1])
+
+
+def test_summary_counts_solved_seeds_and_their_median_steps():
+    results = {"grid": {"a": [5, 9]}, "runs": [
+        {"model": "a", "T": 5, "seed": 0, "solved": True, "steps": 100},
+        {"model": "a", "T": 5, "seed": 1, "solved": True, "steps": 300},
+        {"model": "a", "T": 5, "seed": 2, "solved": False, "steps": 1000},
+        {"model": "a", "T": 9, "seed": 0, "solved": False, "steps": 1000},
+        {"model": "b", "T": 5, "seed": 0, "solved": True, "steps": 50},
+    ]}
+    lengths, solved, total, median = horizon.summary(results, "a")
+    assert lengths.tolist() == [5, 9] and solved.tolist() == [2, 0] and total.tolist() == [3, 1]
+    assert median[0] == 200 and math.isnan(median[1])
+    with pytest.raises(ValueError, match="name"):
+        horizon.summary(results, "c")
+
+
+def test_wilson_interval_values_and_properties():
+    low, high = horizon.wilson_interval(3, 3)
+    assert high == pytest.approx(1.0) and low == pytest.approx(0.43850, abs=1e-5)
+    low0, high0 = horizon.wilson_interval(0, 3)
+    assert low0 == pytest.approx(0.0, abs=1e-15) and high0 == pytest.approx(1 - low)   # mirror image
+    k, n = np.arange(21), 20
+    low, high = horizon.wilson_interval(k, n)
+    assert np.all((low <= k / n) & (k / n <= high)) and np.all(np.diff(low) > 0)
+    assert np.all(horizon.wilson_interval(7, 20, z=1.0)[1] < horizon.wilson_interval(7, 20)[1])
+    for k, n in ((4, 3), (-1, 3), (0, 0)):
+        with pytest.raises(ValueError, match="k, n"):
+            horizon.wilson_interval(k, n)
+
+
+def test_the_gru_without_update_gate_keeps_it_shut_while_training(one_thread):
+    model = horizon.make_model("gru-no-update", seed=0)
+    start = {k: v.detach().clone() for k, v in model.recurrent.named_parameters()}
+    train.train(model, lambda seed: tasks.adding_problem(6, 8, seed), steps=5, lr=0.1)
+    N, now = horizon.SETUP["N"], dict(model.recurrent.named_parameters())
+    for name, value in start.items():          # the rows N..2N of every tensor belong to z
+        assert torch.equal(now[name][N:2 * N], value[N:2 * N]), name
+        assert not torch.equal(now[name], value), name
+    x, _ = tasks.adding_problem(T=7, B=3, seed=1)
+    _, cache = gru.gru_forward(x, reference.gru_params_from_torch(model.recurrent), variant="after")
+    assert np.all(cache["z"] == 0.0)
+    assert torch.equal(horizon.make_model("gru", seed=0).recurrent.weight_hh_l0,
+                       horizon.make_model("gru-no-update", seed=0).recurrent.weight_hh_l0)
+
+
+def test_make_model_builds_each_network_from_its_seed():
+    kinds = {"rnn": torch.nn.RNN, "gru": torch.nn.GRU, "lstm": torch.nn.LSTM,
+             "gru-before": reference.BookGRU, "gru-no-update": torch.nn.GRU}
+    assert set(kinds) == set(horizon.MODELS) == set(horizon.GRID)
+    x = torch.rand(5, 2, horizon.SETUP["K"])
+    for name, kind in kinds.items():
+        first, again, other = (horizon.make_model(name, seed) for seed in (3, 3, 4))
+        assert isinstance(first.recurrent, kind)
+        assert torch.equal(first(x), again(x)) and not torch.equal(first(x), other(x))
+    assert horizon.make_model("gru-before", 0).recurrent.variant == "before"
+    with pytest.raises(ValueError, match="name: expected one of"):
+        horizon.make_model("transformer", 0)
+
+
+def test_load_results_fetches_the_file_when_it_is_not_there(tmp_path):
+    source = tmp_path / "published.json"
+    horizon.save_results({"runs": [1, 2.5]}, source)
+    assert horizon.load_results(tmp_path / "missing.json", url=source.as_uri()) == {"runs": [1, 2.5]}
