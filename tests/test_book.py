@@ -115,3 +115,11 @@ def test_project_name_matches_the_colab_install():
     pyproject = (ROOT / "pyproject.toml").read_text()
     assert re.search(r'^name = "rnnbook"$', pyproject, re.M)
     assert "torch" not in re.search(r"^dependencies = \[(.*)\]$", pyproject, re.M).group(1)
+
+
+@pytest.mark.parametrize("path", CHAPTERS, ids=lambda p: p.name)
+def test_every_figure_has_alt_text(path):
+    for i, cell in enumerate(code_cells(load(path))):
+        if any("image/png" in o.get("data", {}) for o in cell.get("outputs", [])):
+            alt = cell["metadata"].get("mystnb", {}).get("image", {}).get("alt", "")
+            assert len(alt.split()) >= 8, f"{path.name} code cell {i}: describe the figure in metadata mystnb.image.alt"
