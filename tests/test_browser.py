@@ -27,20 +27,10 @@ ROOT = pathlib.Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tools"))
 import browser  # noqa: E402  (tools/browser.py)
 
-CONFIG = yaml.safe_load((ROOT / "_config.yml").read_text())
-TOC = yaml.safe_load((ROOT / "_toc.yml").read_text())
+from test_book import CONFIG, TOC, toc_files  # noqa: E402  (the book's configuration, read once)
+
 TEST_BUILD = ROOT / "_build" / "browser-test"
-
-
-def toc_docs(node):
-    if isinstance(node, dict):
-        return ([node["file"]] if "file" in node else []) + [f for v in node.values() for f in toc_docs(v)]
-    if isinstance(node, list):
-        return [f for v in node for f in toc_docs(v)]
-    return []
-
-
-DOCS = [TOC["root"], *toc_docs(TOC)]
+DOCS = [TOC["root"], *toc_files(TOC)]
 # every page a reader can reach: the table of contents, and the index and search pages Sphinx adds
 PAGES = [f"{doc}.html" for doc in DOCS] + ["genindex.html", "search.html"]
 CHAPTERS = [doc for doc in DOCS if (ROOT / f"{doc}.ipynb").exists()]
