@@ -147,10 +147,10 @@ def plot_gru_gates(x, z, V, w_ov, sequence=0, n_units=8, axes=None):
     units = np.argsort(-np.abs(w_ov))[:n_units]
     ax_x.bar(t, x[:, sequence, 0], width=0.8, color="0.75")
     ax_x.bar(marks, x[marks - 1, sequence, 0], width=0.8, color=COLORS[1], label="marked numbers")
-    ax_x.set(ylabel="$x_1(t)$", ylim=(0, 1.05), title=f"sequence {sequence}: target "
+    ax_x.set(ylabel="$x_1(t)$", ylim=(0, 1.35), yticks=[0, 0.5, 1], title=f"sequence {sequence}: target "
              f"{x[marks[0] - 1, sequence, 0]:.2f} + {x[marks[1] - 1, sequence, 0]:.2f} = "
              f"{x[marks - 1, sequence, 0].sum():.2f}")
-    ax_x.legend(loc="upper right")
+    ax_x.legend(loc="upper right")     # in the headroom above the bars, which end at 1
     image = ax_z.imshow(z[:, sequence, units].T, aspect="auto", cmap="viridis", vmin=0, vmax=1,
                         extent=(0.5, T + 0.5, n_units - 0.5, -0.5), interpolation="nearest")
     ax_z.set(ylabel="unit", yticks=range(n_units), yticklabels=[str(u) for u in units])
@@ -160,5 +160,5 @@ def plot_gru_gates(x, z, V, w_ov, sequence=0, n_units=8, axes=None):
     for m in marks:
         ax_v.axvline(m, color=COLORS[1], linewidth=1, linestyle="--")
     ax_v.set(xlabel="time step $t$", ylabel="$V_i(t)$", xlim=(0.5, T + 0.5))
-    ax_v.legend(lines, [f"unit {u}" for u in units[:3]], loc="upper left", ncols=3)
+    ax_v.legend(lines, [f"unit {u}" for u in units[:3]], loc="best", ncols=3)
     return axes
