@@ -5,7 +5,7 @@ import io
 import matplotlib.pyplot as plt
 import numpy as np
 
-from . import activations, rnn
+from . import activations, diagnostics, rnn
 from ._validate import choice, positive_int
 
 STRUCTURES = ("one unit", "two units, rotation", "64 units, random")
@@ -39,13 +39,13 @@ def simulate_dynamics(structure, scale, g="tanh", T=60, seed=0):
     V, cache = rnn.autonomous(w_vv, v0, T, g=g)
     g_prime = activations.get(g).g_prime(cache["b"][:, 0])
     nudge = rng.standard_normal(N)
+    nudge /= np.linalg.norm(nudge)
     gain = np.empty(T + 1)
     gain[0] = 1.0
-    nudge /= np.linalg.norm(nudge)
     for t in range(1, T + 1):
         nudge = g_prime[t - 1] * (w_vv @ nudge)
         gain[t] = np.linalg.norm(nudge)
-    return {"V": V[:, 0], "gain": gain, "rho": float(np.max(np.abs(np.linalg.eigvals(w_vv))))}
+    return {"V": V[:, 0], "gain": gain, "rho": diagnostics.spectral_radius(w_vv)}
 
 
 def plot_dynamics(structure, scale, g="tanh", T=60, axes=None):
@@ -125,8 +125,6 @@ def simulate_gradients(scale, g="tanh", lag=100, N=128, B=8, seed=0):
     ``rate``, the fitted decay rate per step (None if the gradient underflows within two steps);
     and ``eigenvalues`` of w^(vv).
     """
-    from . import diagnostics
-
     choice("g", g, GRADIENT_ACTIVATIONS)
     lag = positive_int("lag", lag)
     if not np.isfinite(scale) or scale < 0:
