@@ -152,8 +152,10 @@ def _gru_args(x, params, v0, variant):
     sizes = {}
     x = array_arg("x", x, ("T", "B", "K"), sizes)
     p = {name: array_arg(name, params[name], param_dims(name), sizes) for name in needed}
-    v0 = np.zeros((sizes["B"], sizes["N"])) if v0 is None else v0
+    dtype = np.result_type(x, *p.values())
+    if v0 is None:                  # zeros of the other arguments' dtype, not float64
+        v0 = np.zeros((sizes["B"], sizes["N"]), dtype=dtype)
     v0 = array_arg("v0", v0, ("B", "N"), sizes)
-    dtype = np.result_type(x, v0, *p.values())
+    dtype = np.result_type(dtype, v0)
     return x.astype(dtype, copy=False), {k: a.astype(dtype, copy=False) for k, a in p.items()}, \
         v0.astype(dtype, copy=False)

@@ -37,8 +37,8 @@ def _rnn_args(x, w_vv, w_vx, theta_v, v0):
             array_arg("w_vv", w_vv, ("N", "N"), sizes),
             array_arg("w_vx", w_vx, ("N", "K"), sizes),
             array_arg("theta_v", theta_v, ("N",), sizes)]
-    if v0 is None:
-        v0 = np.zeros((sizes["B"], sizes["N"]))
+    if v0 is None:                  # zeros of the other arguments' dtype, not float64
+        v0 = np.zeros((sizes["B"], sizes["N"]), dtype=np.result_type(*args))
     args.append(array_arg("v0", v0, ("B", "N"), sizes))
     dtype = np.result_type(*args)
     return [a.astype(dtype, copy=False) for a in args]

@@ -183,11 +183,13 @@ def test_z_zero_and_r_one_is_the_plain_rnn(variant):
     np.testing.assert_allclose(V, V_rnn, rtol=0, atol=1e-15)
 
 
-def test_float32_stays_float32():
-    x, params, v0 = problem()
-    V, _ = gru.gru_forward(x.astype(np.float32), {k: v.astype(np.float32) for k, v in params.items()},
-                           v0.astype(np.float32))
+@pytest.mark.parametrize("given_v0", [True, False])
+def test_float32_stays_float32(given_v0):
+    x, params, v0 = problem(variant="after")
+    V, cache = gru.gru_forward(x.astype(np.float32), {k: v.astype(np.float32) for k, v in params.items()},
+                               v0.astype(np.float32) if given_v0 else None, variant="after")
     assert V.dtype == np.float32
+    assert all(g.dtype == np.float32 for g in gru.gru_backward(np.ones_like(V), cache).values())
 
 
 def test_init_params_follows_torch_and_raises_the_update_bias():
