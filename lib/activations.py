@@ -9,12 +9,17 @@ from ._validate import choice
 
 @dataclass(frozen=True)
 class Activation:
-    """An activation function ``g(b)``, its derivative ``g_prime(b)`` and ``gamma = max_b |g'(b)|``."""
+    """An activation function ``g(b)``, its derivative ``g_prime(b)`` and ``gamma = max_b |g'(b)|``.
+
+    ``g_prime_of_g(y)`` is the same derivative written through the output y = g(b), e.g.
+    1 - y**2 for tanh: a backward pass that kept g(b) needs no second call to g.
+    """
 
     name: str
     g: Callable[[np.ndarray], np.ndarray]
     g_prime: Callable[[np.ndarray], np.ndarray]
     gamma: float
+    g_prime_of_g: Callable[[np.ndarray], np.ndarray]
 
 
 def _sigmoid(b):
@@ -23,11 +28,16 @@ def _sigmoid(b):
         return 1.0 / (1.0 + np.exp(-b))
 
 
+def _step(b):
+    return (b > 0).astype(np.result_type(b, np.float32))
+
+
 ACTIVATIONS = {
-    "tanh": Activation("tanh", np.tanh, lambda b: 1.0 - np.tanh(b) ** 2, 1.0),
-    "sigmoid": Activation("sigmoid", _sigmoid, lambda b: _sigmoid(b) * (1.0 - _sigmoid(b)), 0.25),
-    "relu": Activation("relu", lambda b: np.maximum(b, 0.0), lambda b: (b > 0).astype(np.result_type(b, np.float32)), 1.0),
-    "linear": Activation("linear", lambda b: b * 1.0, np.ones_like, 1.0),
+    "tanh": Activation("tanh", np.tanh, lambda b: 1.0 - np.tanh(b) ** 2, 1.0, lambda y: 1.0 - y * y),
+    "sigmoid": Activation("sigmoid", _sigmoid, lambda b: _sigmoid(b) * (1.0 - _sigmoid(b)), 0.25,
+                          lambda y: y * (1.0 - y)),
+    "relu": Activation("relu", lambda b: np.maximum(b, 0.0), _step, 1.0, _step),
+    "linear": Activation("linear", lambda b: b * 1.0, np.ones_like, 1.0, np.ones_like),
 }
 
 

@@ -41,29 +41,29 @@ def gru_forward(x, params, v0=None, variant="before", g="tanh"):
 
     Shapes: x (T, B, K), params as in the module docstring, v0 (B, N) or None
     for zeros. Returns V (T+1, B, N) with V[0] = v0, and a cache that holds
-    the gates z, r, the candidate h and its local field a_h, all (T, B, N).
+    the gates z, r and the candidate h, all (T, B, N), and for "after" also
+    u = w_hv V(t-1) - theta_hv, the part that the reset gate multiplies.
     """
     x, p, v0 = _gru_args(x, params, v0, variant)
     act = activations.get(g)
     T, B, N = x.shape[0], x.shape[1], v0.shape[1]
+    after = variant == "after"
     # the input parts of the three local fields, for all t at once
-    xz = x @ p["w_zx"].T - p["theta_z"]
-    xr = x @ p["w_rx"].T - p["theta_r"]
-    xh = x @ p["w_hx"].T - p["theta_h"]
+    a_z, a_r, a_h = (x @ p[f"w_{gate}x"].T - p[f"theta_{gate}"] for gate in "zrh")
     V = np.empty((T + 1, B, N), dtype=x.dtype)
     V[0] = v0
-    z, r, h, a_h, u = (np.empty((T, B, N), dtype=x.dtype) for _ in range(5))
+    z, r, h = (np.empty((T, B, N), dtype=x.dtype) for _ in range(3))
+    u = np.empty((T, B, N), dtype=x.dtype) if after else None
     for t in range(T):              # V[t] is V(t-1) here, V[t+1] is V(t)
-        z[t] = sigmoid(xz[t] + V[t] @ p["w_zv"].T)                    # (9.30a)
-        r[t] = sigmoid(xr[t] + V[t] @ p["w_rv"].T)                    # (9.30b)
-        if variant == "before":
-            a_h[t] = xh[t] + (r[t] * V[t]) @ p["w_hv"].T              # (9.30c)
-        else:
+        z[t] = sigmoid(a_z[t] + V[t] @ p["w_zv"].T)                   # (9.30a)
+        r[t] = sigmoid(a_r[t] + V[t] @ p["w_rv"].T)                   # (9.30b)
+        if after:
             u[t] = V[t] @ p["w_hv"].T - p["theta_hv"]
-            a_h[t] = xh[t] + r[t] * u[t]
-        h[t] = act.g(a_h[t])
+            h[t] = act.g(a_h[t] + r[t] * u[t])                        # torch's (9.30c)
+        else:
+            h[t] = act.g(a_h[t] + (r[t] * V[t]) @ p["w_hv"].T)       # (9.30c)
         V[t + 1] = (1 - z[t]) * h[t] + z[t] * V[t]                    # (9.30d)
-    cache = {"x": x, "V": V, "z": z, "r": r, "h": h, "a_h": a_h, "u": u,
+    cache = {"x": x, "V": V, "z": z, "r": r, "h": h, "u": u,
              "params": p, "variant": variant, "g": act.name}
     return V, cache
 
@@ -78,44 +78,44 @@ def gru_backward(dV, cache):
     gradients: nothing is clipped.
     """
     x, V, z, r, h, u = (cache[k] for k in ("x", "V", "z", "r", "h", "u"))
-    p, before = cache["params"], cache["variant"] == "before"
+    p, after = cache["params"], cache["variant"] == "after"
     dV = array_arg("dV", dV, ("T+1", "B", "N"), dict(zip(("T+1", "B", "N"), V.shape)))
-    g_prime = activations.get(cache["g"]).g_prime(cache["a_h"])
+    g_prime = activations.get(cache["g"]).g_prime_of_g      # g'(a_h) from h = g(a_h)
     # errors of the three local fields, dH/da, for every t: filled backwards in time
     da_z, da_r, da_h = (np.empty_like(z) for _ in range(3))
     dV_total = np.empty_like(V)
     carry = np.zeros_like(V[0])     # dH/dV(t) through the later time steps
     for t in reversed(range(x.shape[0])):       # V[t] is V(t-1), V[t+1] is V(t)
         dV_t = dV_total[t + 1] = dV[t + 1] + carry
-        # (9.30d): V(t) = (1 - z) h + z V(t-1)
-        da_h[t] = dV_t * (1 - z[t]) * g_prime[t]
-        dz = dV_t * (V[t] - h[t])
+        # (9.30d): V(t) = (1 - z) h + z V(t-1), then sigma' = sigma (1 - sigma) for z
+        da_h[t] = dV_t * (1 - z[t]) * g_prime(h[t])
+        da_z[t] = dV_t * (V[t] - h[t]) * z[t] * (1 - z[t])
         carry = dV_t * z[t]
-        if before:                  # (9.30c): a_h = w_hx x + w_hv (r * V) - theta_h
-            d_rV = da_h[t] @ p["w_hv"]
-            dr = d_rV * V[t]
-            carry += d_rV * r[t]
-        else:                       # a_h = w_hx x - theta_h + r * (w_hv V - theta_hv)
-            dr = da_h[t] * u[t]
+        if after:                   # a_h = w_hx x - theta_h + r * (w_hv V - theta_hv)
+            da_r[t] = da_h[t] * u[t] * r[t] * (1 - r[t])
             carry += (da_h[t] * r[t]) @ p["w_hv"]
-        # (9.30a), (9.30b), with sigma' = sigma (1 - sigma)
-        da_z[t] = dz * z[t] * (1 - z[t])
-        da_r[t] = dr * r[t] * (1 - r[t])
-        carry += da_z[t] @ p["w_zv"] + da_r[t] @ p["w_rv"]
+        else:                       # (9.30c): a_h = w_hx x + w_hv (r * V) - theta_h
+            d_rV = da_h[t] @ p["w_hv"]
+            da_r[t] = d_rV * V[t] * r[t] * (1 - r[t])
+            carry += d_rV * r[t]
+        carry += da_z[t] @ p["w_zv"] + da_r[t] @ p["w_rv"]         # (9.30a), (9.30b)
     dV_total[0] = dV[0] + carry
     # every weight is shared by all time steps: its gradient sums over t, one product each
-    grads = {"x": da_z @ p["w_zx"] + da_r @ p["w_rx"] + da_h @ p["w_hx"],
-             "v0": dV_total[0], "V": dV_total}
+    dx = da_z @ p["w_zx"]
+    dx += da_r @ p["w_rx"]
+    dx += da_h @ p["w_hx"]
+    grads = {"x": dx, "v0": dV_total[0], "V": dV_total}
     for gate, da in (("z", da_z), ("r", da_r), ("h", da_h)):
         grads[f"w_{gate}x"] = _sum_over_time(da, x)
         grads[f"theta_{gate}"] = -da.sum(axis=(0, 1))
     grads["w_zv"] = _sum_over_time(da_z, V[:-1])
     grads["w_rv"] = _sum_over_time(da_r, V[:-1])
-    if before:
-        grads["w_hv"] = _sum_over_time(da_h, r * V[:-1])
+    if after:                       # w_hv and theta_hv see da_h through r; da_h is
+        da_h *= r                   # done with otherwise, so it is reused in place
+        grads["w_hv"] = _sum_over_time(da_h, V[:-1])
+        grads["theta_hv"] = -da_h.sum(axis=(0, 1))
     else:
-        grads["w_hv"] = _sum_over_time(da_h * r, V[:-1])
-        grads["theta_hv"] = -(da_h * r).sum(axis=(0, 1))
+        grads["w_hv"] = _sum_over_time(da_h, r * V[:-1])
     return grads
 
 

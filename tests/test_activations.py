@@ -14,6 +14,14 @@ def test_derivative_matches_central_difference(name):
 
 
 @pytest.mark.parametrize("name", sorted(activations.ACTIVATIONS))
+def test_derivative_through_the_output_is_the_derivative(name):
+    act = activations.get(name)
+    b = np.linspace(-4, 4, 81) + 0.0123
+    np.testing.assert_allclose(act.g_prime_of_g(act.g(b)), act.g_prime(b), rtol=0, atol=1e-15)
+    assert act.g_prime_of_g(act.g(np.float32(0.5))).dtype == np.float32
+
+
+@pytest.mark.parametrize("name", sorted(activations.ACTIVATIONS))
 def test_gamma_is_the_largest_slope(name):
     act = activations.get(name)
     b = np.linspace(-20, 20, 40001)
