@@ -251,4 +251,4 @@ def check_wilson_interval(wilson_interval):
                     "to a point at k = 0 and k = n" if np.allclose((low, high), wald) else "")
             _fail(f"wilson_interval({k}, {n}, z={z}): expected ({want[0]:.4f}, {want[1]:.4f}), "
                   f"got ({low:.4f}, {high:.4f}){hint}")
-    print("✓ wilson_interval gives Wilson's score interval, at k = 0, k = n and in between.")
+    print("✓ wilson_interval gives Wilson's score interval at k = 0, k = n and between.")

@@ -49,58 +49,61 @@ def gru_forward(x, params, v0=None, variant="before", g="tanh"):
     T, B, N = x.shape[0], x.shape[1], v0.shape[1]
     after = variant == "after"
     # the input parts of the three local fields, for all t at once
-    a_z, a_r, a_h = (x @ p[f"w_{gate}x"].T - p[f"theta_{gate}"] for gate in "zrh")
+    a_z, a_r, a_h = (x @ p[f"w_{q}x"].T - p[f"theta_{q}"] for q in "zrh")
     V = np.empty((T + 1, B, N), dtype=x.dtype)
     V[0] = v0
     z, r, h = (np.empty((T, B, N), dtype=x.dtype) for _ in range(3))
     u = np.empty((T, B, N), dtype=x.dtype) if after else None
     for t in range(T):              # V[t] is V(t-1) here, V[t+1] is V(t)
-        z[t] = sigmoid(a_z[t] + V[t] @ p["w_zv"].T)                   # (9.30a)
-        r[t] = sigmoid(a_r[t] + V[t] @ p["w_rv"].T)                   # (9.30b)
-        if after:
+        z[t] = sigmoid(a_z[t] + V[t] @ p["w_zv"].T)               # (9.30a)
+        r[t] = sigmoid(a_r[t] + V[t] @ p["w_rv"].T)               # (9.30b)
+        if after:                                     # torch's (9.30c)
             u[t] = V[t] @ p["w_hv"].T - p["theta_hv"]
-            h[t] = act.g(a_h[t] + r[t] * u[t])                        # torch's (9.30c)
+            h[t] = act.g(a_h[t] + r[t] * u[t])
         else:
-            h[t] = act.g(a_h[t] + (r[t] * V[t]) @ p["w_hv"].T)       # (9.30c)
-        V[t + 1] = (1 - z[t]) * h[t] + z[t] * V[t]                    # (9.30d)
+            h[t] = act.g(a_h[t] + (r[t] * V[t]) @ p["w_hv"].T)   # (9.30c)
+        V[t + 1] = (1 - z[t]) * h[t] + z[t] * V[t]                # (9.30d)
     cache = {"x": x, "V": V, "z": z, "r": r, "h": h, "u": u,
              "params": p, "variant": variant, "g": act.name}
     return V, cache
 
 
 def gru_backward(dV, cache):
-    """The learning rule of eqs. (9.30a-d): gradients of a loss H by backpropagation through time.
+    """The learning rule of eqs. (9.30a-d), by backpropagation through time.
 
-    dV (T+1, B, N) holds dH/dV(t) from outside the recurrence (e.g. from the outputs).
-    Returns a dict with dH/d(parameter) for every parameter of the variant, dH/dx (T, B, K)
-    under "x", dH/dV(0) (B, N) under "v0", and under "V" the total dH/dV(t) (T+1, B, N),
-    through all later time steps (its norm against t shows vanishing gradients). True
-    gradients: nothing is clipped.
+    dV (T+1, B, N) holds dH/dV(t) from outside the recurrence (e.g. from
+    the outputs). Returns a dict with dH/d(parameter) for every parameter of
+    the variant, dH/dx (T, B, K) under "x", dH/dV(0) (B, N) under "v0" and,
+    under "V", the total dH/dV(t) (T+1, B, N) through all later time steps
+    (its norm against t shows vanishing gradients). Nothing is clipped.
     """
     x, V, z, r, h, u = (cache[k] for k in ("x", "V", "z", "r", "h", "u"))
     p, after = cache["params"], cache["variant"] == "after"
-    dV = array_arg("dV", dV, ("T+1", "B", "N"), dict(zip(("T+1", "B", "N"), V.shape)))
-    g_prime = activations.get(cache["g"]).g_prime_of_g      # g'(a_h) from h = g(a_h)
-    # errors of the three local fields, dH/da, for every t: filled backwards in time
+    dV = array_arg("dV", dV, ("T+1", "B", "N"),
+                   dict(zip(("T+1", "B", "N"), V.shape)))
+    # g'(a_h) from the stored h = g(a_h), e.g. 1 - h**2 for tanh
+    g_prime = activations.get(cache["g"]).g_prime_of_g
+    # the errors dH/da of the three local fields, filled backwards in time
     da_z, da_r, da_h = (np.empty_like(z) for _ in range(3))
     dV_total = np.empty_like(V)
     carry = np.zeros_like(V[0])     # dH/dV(t) through the later time steps
-    for t in reversed(range(x.shape[0])):       # V[t] is V(t-1), V[t+1] is V(t)
+    for t in reversed(range(x.shape[0])):   # V[t] is V(t-1), V[t+1] is V(t)
         dV_t = dV_total[t + 1] = dV[t + 1] + carry
-        # (9.30d): V(t) = (1 - z) h + z V(t-1), then sigma' = sigma (1 - sigma) for z
+        # (9.30d): V(t) = (1 - z) h + z V(t-1); sigma' = sigma (1 - sigma)
         da_h[t] = dV_t * (1 - z[t]) * g_prime(h[t])
         da_z[t] = dV_t * (V[t] - h[t]) * z[t] * (1 - z[t])
         carry = dV_t * z[t]
-        if after:                   # a_h = w_hx x - theta_h + r * (w_hv V - theta_hv)
+        if after:           # a_h = w_hx x - theta_h + r * (w_hv V - theta_hv)
             da_r[t] = da_h[t] * u[t] * r[t] * (1 - r[t])
             carry += (da_h[t] * r[t]) @ p["w_hv"]
-        else:                       # (9.30c): a_h = w_hx x + w_hv (r * V) - theta_h
+        else:               # (9.30c): a_h = w_hx x + w_hv (r * V) - theta_h
             d_rV = da_h[t] @ p["w_hv"]
             da_r[t] = d_rV * V[t] * r[t] * (1 - r[t])
             carry += d_rV * r[t]
-        carry += da_z[t] @ p["w_zv"] + da_r[t] @ p["w_rv"]         # (9.30a), (9.30b)
+        carry += da_z[t] @ p["w_zv"] + da_r[t] @ p["w_rv"]   # (9.30a, b)
     dV_total[0] = dV[0] + carry
-    # every weight is shared by all time steps: its gradient sums over t, one product each
+    # each weight serves every time step: its gradient sums over t, which
+    # one matrix product over all (t, sequence) pairs does at once
     dx = da_z @ p["w_zx"]
     dx += da_r @ p["w_rx"]
     dx += da_h @ p["w_hx"]
@@ -110,8 +113,8 @@ def gru_backward(dV, cache):
         grads[f"theta_{gate}"] = -da.sum(axis=(0, 1))
     grads["w_zv"] = _sum_over_time(da_z, V[:-1])
     grads["w_rv"] = _sum_over_time(da_r, V[:-1])
-    if after:                       # w_hv and theta_hv see da_h through r; da_h is
-        da_h *= r                   # done with otherwise, so it is reused in place
+    if after:       # w_hv and theta_hv see da_h through r; da_h has served
+        da_h *= r   # w_hx, theta_h and dx, so it is reused in place
         grads["w_hv"] = _sum_over_time(da_h, V[:-1])
         grads["theta_hv"] = -da_h.sum(axis=(0, 1))
     else:

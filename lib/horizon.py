@@ -35,7 +35,7 @@ MODELS = {
     "rnn": "tanh RNN",
     "gru": "GRU",
     "lstm": "LSTM",
-    "gru-before": "GRU, reset before the product",
+    "gru-before": "GRU, reset before product",
     "gru-no-update": "GRU without update gate",
 }
 
@@ -58,12 +58,14 @@ RESULTS_URL = ("https://raw.githubusercontent.com/open-rnn-book/rnn-gru-book/mai
 
 
 def make_model(name, seed):
-    """The network ``name`` of ``MODELS`` with SETUP's sizes, initialised from ``seed``.
+    """The network ``name`` of ``MODELS`` with SETUP's sizes, from ``seed``.
 
-    "rnn", "gru" and "lstm" are ``train.make_model``'s torch.nn.RNN (tanh), torch.nn.GRU (the
-    reset gate after the product) and torch.nn.LSTM. "gru-before" is ``reference.BookGRU`` with
-    eq. (9.30c) as printed. "gru-no-update" is the "gru" of the same seed with its update-gate
-    threshold at ``SHUT``: z = 0, so V(t) = h(t) at every step, and no gradient reaches the gate.
+    "rnn", "gru" and "lstm" are ``train.make_model``'s torch.nn.RNN (tanh),
+    torch.nn.GRU (the reset gate after the product) and torch.nn.LSTM.
+    "gru-before" is ``reference.BookGRU`` with eq. (9.30c) as printed.
+    "gru-no-update" is the "gru" of the same seed with its update-gate
+    threshold at ``SHUT``: z = 0, so V(t) = h(t) at every step, and no
+    gradient reaches the gate.
     """
     import torch
 
@@ -73,22 +75,27 @@ def make_model(name, seed):
     if name == "gru-before":
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(seed)          # the readout's initial weights
-            return train.SequenceModel(reference.BookGRU(K, N, "before", seed=seed), N, M)
-    model = train.make_model(name.removesuffix("-no-update"), K, N, M, seed=seed)
+            gru = reference.BookGRU(K, N, "before", seed=seed)
+            return train.SequenceModel(gru, N, M)
+    model = train.make_model(name.removesuffix("-no-update"), K, N, M,
+                             seed=seed)
     if name == "gru-no-update":
-        with torch.no_grad():                # torch stacks the gates' rows as r, z, n
+        with torch.no_grad():       # torch stacks the gates' rows as r, z, n
             model.recurrent.bias_ih_l0[N:2 * N] = SHUT
     return model
 
 
 def run_cell(name, T, seed, steps=None):
-    """Train network ``name`` from ``seed`` on the adding problem of length ``T``, with SETUP.
+    """Train network ``name`` from ``seed`` on the adding problem of length
+    ``T``, with SETUP.
 
-    Training stops when the mean squared error on 1024 held-out sequences reaches the target
-    (solved) or after ``steps`` steps (default: SETUP's budget). Deterministic for a seed on a
-    given machine and thread count. Returns the record of the cell: a dict with model, T, seed,
-    budget, solved, steps (when it stopped), test_mse (the last held-out error), the learning
-    curve eval_step / eval_loss, and seconds (wall time, the one entry that varies).
+    Training stops when the mean squared error on 1024 held-out sequences
+    reaches the target (solved) or after ``steps`` steps (default: SETUP's
+    budget). Deterministic for a seed on a given machine and thread count.
+    Returns the record of the cell: a dict with model, T, seed, budget,
+    solved, steps (when it stopped), test_mse (the last held-out error), the
+    learning curve eval_step / eval_loss, and seconds (wall time, the one
+    entry that varies).
     """
     from . import train
     T, seed = positive_int("T", T), int(seed)
@@ -96,14 +103,17 @@ def run_cell(name, T, seed, steps=None):
     model = make_model(name, seed)
     task = functools.partial(tasks.adding_problem, T=T, B=SETUP["B"])
     start = time.perf_counter()
-    history = train.train(model, task, steps, lr=SETUP["lr"], clip=SETUP["clip"],
+    history = train.train(model, task, steps, lr=SETUP["lr"],
+                          clip=SETUP["clip"],
                           target_loss=SETUP["target_loss"], seed=seed,
                           eval_every=SETUP["eval_every"],
                           eval_batches=SETUP["eval_batches"], progress=False)
     return {"model": name, "T": T, "seed": seed, "budget": steps,
             "solved": history["stopped"] == "target_loss",
-            "steps": history["eval_step"][-1], "test_mse": history["eval_loss"][-1],
-            "eval_step": history["eval_step"], "eval_loss": history["eval_loss"],
+            "steps": history["eval_step"][-1],
+            "test_mse": history["eval_loss"][-1],
+            "eval_step": history["eval_step"],
+            "eval_loss": history["eval_loss"],
             "seconds": round(time.perf_counter() - start, 2)}
 
 

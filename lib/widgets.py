@@ -164,12 +164,13 @@ def plot_gradients(scale, g="tanh", lag=100, axes=None):
             (run["typical"], "--", COLOR_TYPICAL, "typical rate$^k$")):
         with np.errstate(divide="ignore", over="ignore"):
             line = rate ** k.astype(float)
-        # lines that leave the axes are cut there, not drawn along its edge
+        # lines that leave the axes are cut there, not drawn along its edge; the legend gives
+        # each rate, so a line that leaves early is still read
         ax_lag.semilogy(k, np.where((line > 0) & np.isfinite(line), line, np.nan), style, color=color,
-                        label=name)
+                        label=f"{name}, {rate:.2f}/step")
     ax_lag.set(xlabel="lag $k = T - s$", ylabel=r"$\|\partial L / \partial V(T-k)\|$", ylim=(low, high),
                title=f"g = {g}, scale {scale:.2f}")
-    ax_lag.legend(loc="lower left" if run["norms"][-1] < 1 else "upper left")
+    ax_lag.legend(loc="best")
     phi = np.linspace(0, 2 * np.pi, 200)
     for radius, style, name in ((1.0, "-", "1"), (run["rho"], "--", r"$\rho$"),
                                 (run["sigma_max"], ":", r"$\sigma_{\max}$")):

@@ -3,6 +3,7 @@
 nbval (run by the same `pytest` command) re-executes every chapter and compares its outputs; it
 passes silently on a notebook saved without outputs, which these tests rule out.
 """
+import ast
 import json
 import pathlib
 import re
@@ -15,6 +16,11 @@ CHAPTERS = sorted((ROOT / "chapters").glob("*.ipynb"))
 CONFIG = yaml.safe_load((ROOT / "_config.yml").read_text())
 TOC = yaml.safe_load((ROOT / "_toc.yml").read_text())
 WIDGET_STATE = "application/vnd.jupyter.widget-state+json"
+WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
+# the longest line that the book's code and output boxes show without a horizontal scrollbar
+# (13 px code font, window 1280 px wide); tests/test_browser.py measures it in the rendered pages
+WIDTH = 79
+LISTING = re.compile(r"```\{literalinclude\} \.\./(lib/\w+\.py)\n:pyobject: (\w+)")
 
 
 def toc_files(node):
@@ -81,6 +87,61 @@ def test_chapter_outputs_are_stored_and_clean(path):
         if "_explorer(" in src:
             assert any(WIDGET_STATE.split("-state")[0] + "-view+json" in o.get("data", {}) for o in outputs)
             assert WIDGET_STATE in nb["metadata"].get("widgets", {}), f"{path.name}: widget state was not saved"
+
+
+def shown_text(output):
+    """The text of a stored output as the rendered page shows it ('' for figures and widgets)."""
+    if output["output_type"] == "stream":
+        return "".join(output["text"])
+    data = output.get("data", {})
+    if WIDGET_VIEW in data or "image/png" in data or "text/html" in data:
+        return ""
+    return "".join(data.get("text/plain", ""))
+
+
+@pytest.mark.parametrize("path", CHAPTERS, ids=lambda p: p.name)
+def test_code_and_printed_text_fit_the_page(path):
+    for i, cell in enumerate(code_cells(load(path))):
+        if "remove-cell" in cell["metadata"].get("tags", []):
+            continue
+        lines = source(cell).splitlines()
+        for output in cell.get("outputs", []):
+            lines += shown_text(output).splitlines()
+        too_long = [line for line in lines if len(line) > WIDTH]
+        assert too_long == [], f"{path.name} code cell {i}: lines over {WIDTH} characters"
+
+
+def markdown_of(doc):
+    """The markdown text of a page of the book: a .md file, or a notebook's markdown cells."""
+    path = next(p for p in (ROOT / f"{doc}.md", ROOT / f"{doc}.ipynb") if p.exists())
+    if path.suffix == ".md":
+        return path.read_text(encoding="utf8")
+    return "\n".join(source(c) for c in load(path)["cells"] if c["cell_type"] == "markdown")
+
+
+@pytest.mark.parametrize("doc", [TOC["root"], *toc_files(TOC)])
+def test_code_blocks_in_the_text_fit_the_page(doc):
+    too_long, fence = [], None      # the open fence: its backticks and info string
+    for line in markdown_of(doc).splitlines():
+        ticks = re.match(r"\s*(`{3,})(.*)", line)
+        if ticks and fence is None:
+            fence = ticks.group(1), ticks.group(2).strip()
+        elif ticks and line.strip() == fence[0]:
+            fence = None
+        elif fence and fence[1] in ("", "text", "bash", "python") and len(line) > WIDTH:
+            too_long.append(line)
+    assert too_long == [], f"{doc}: code-block lines over {WIDTH} characters"
+
+
+@pytest.mark.parametrize("path", CHAPTERS, ids=lambda p: p.name)
+def test_code_shown_from_lib_fits_the_page(path):
+    markdown = "".join(source(c) for c in load(path)["cells"] if c["cell_type"] == "markdown")
+    for module, name in LISTING.findall(markdown):
+        tree = ast.parse((ROOT / module).read_text(encoding="utf8"))
+        node = next(n for n in ast.walk(tree) if getattr(n, "name", None) == name)
+        lines = ast.get_source_segment((ROOT / module).read_text(encoding="utf8"), node).splitlines()
+        too_long = [line for line in lines if len(line) > WIDTH]
+        assert too_long == [], f"{module}:{name}, shown in {path.name}, has lines over {WIDTH} characters"
 
 
 @pytest.mark.parametrize("path", CHAPTERS, ids=lambda p: p.name)

@@ -168,6 +168,11 @@ def test_figures_are_not_blown_up(seen, name):
         assert shown <= width + 1, f"{image['src']} is drawn {width} px wide but shown at {shown} px"
 
 
+@pytest.mark.parametrize("name", PAGES)
+def test_code_and_printed_output_fit_the_page(seen, name):
+    assert seen[name]["overflowing"] == [], "these lines need a horizontal scrollbar"
+
+
 @pytest.mark.parametrize("doc", CHAPTERS)
 def test_widgets_render_from_the_stored_state(seen, doc):
     widgets = seen[f"{doc}.html"]["widgets"]

@@ -300,6 +300,9 @@ REPORT = r"""(() => {
     // Bootstrap moves a button's title into data-bs-original-title when it sets up the tooltip
     links: [...document.querySelectorAll("a[href]")].map(a => ({href: a.href,
         text: a.textContent.trim().slice(0, 60), title: a.getAttribute("data-bs-original-title") || a.title})),
+    // code and printed output that only a horizontal scrollbar would reveal: their longest line
+    overflowing: [...main.querySelectorAll("pre")].filter(p => p.scrollWidth > p.clientWidth + 1)
+        .map(p => p.textContent.split("\n").reduce((a, b) => b.length > a.length ? b : a, "").slice(0, 120)),
     unresolved_refs: [...main.querySelectorAll(".xref")].filter(e => !e.closest("a")).map(e => e.textContent),
     sidebar: [...document.querySelectorAll(".bd-sidebar-primary nav a")].map(a => a.textContent.trim()),
     footer: (document.querySelector(".bd-footer-content") || {}).innerText || "",
