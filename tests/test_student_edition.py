@@ -15,6 +15,7 @@ The chapters in chapters/ are the instructor edition; nbval runs them in full. T
   stub's NotImplementedError or the SelfCheckFailed of a stub's self-check; anything else fails.
 """
 import importlib.util
+import os
 import pathlib
 import re
 import subprocess
@@ -313,3 +314,27 @@ def test_the_student_edition_runs_up_to_its_stubs(path, edition):
         elif error is not None:
             assert error.ename == "NotImplementedError", \
                 f"{path.name} cell {i} raised {error.ename}: {error.evalue}\n{student.cells[i].source}"
+
+
+def test_the_grading_script_of_the_guide_grades(edition, tmp_path):
+    # the script printed in instructors.md, run as the guide says on two submissions of chapter 1:
+    # the instructor edition (every check passes) and the untouched student edition (every check fails)
+    guide = (ROOT / "instructors.md").read_text(encoding="utf8")
+    section = guide[guide.index("## Grading with the self-checks"):]
+    script = re.search(r"```python\n(.*?)```", section, re.S).group(1)
+    (tmp_path / "grade.py").write_text(script, encoding="utf8")
+    name = "01_recurrence.ipynb"
+    submissions = tmp_path / "submissions"
+    submissions.mkdir()
+    (submissions / "a_solved.ipynb").write_bytes((ROOT / "chapters" / name).read_bytes())
+    (submissions / "b_blank.ipynb").write_bytes((edition / "chapters" / name).read_bytes())
+    # the script calls `jupyter execute`: the one of this environment
+    env = dict(os.environ, PATH=f"{pathlib.Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}")
+    run = subprocess.run([sys.executable, "grade.py", str(edition / "chapters" / name), "submissions"],
+                         cwd=tmp_path, capture_output=True, text=True, env=env, timeout=600)
+    assert run.returncode == 0, run.stderr
+    solved, blank = run.stdout.split("b_blank.ipynb")
+    checks = len(CHECK_CALL.findall("\n".join(c.source for c in read(ROOT / "chapters" / name).cells
+                                            if c.cell_type == "code")))
+    assert solved.count("    ✓") == checks > 0, run.stdout
+    assert blank.count("SelfCheckFailed") == checks, run.stdout
