@@ -5,8 +5,10 @@ Measures, in one run and on one thread: the best-of-n wall time of ``gru_forward
 ("after" variant, the one torch.nn.GRU computes) and of torch.nn.GRU forward + backward, at B = 32,
 T = 100, N = 64, K = 64, in float64 and float32; the page faults per call; the FLOPs of that work
 and the machine's rate for a 32x64 by 64x64 matrix product, to say how close to the arithmetic limit
-the numpy code is; and the wall time for torch.nn.GRU and for the book's GRU as a torch module
-(N = 32, batch 64, lr 0.01, clipping at 1) to reach test MSE < 0.01 on the adding problem at T = 100.
+the numpy code is; and the wall time to reach test MSE < 0.01 on the adding problem at T = 100
+(N = 32, batch 64, lr 0.01, clipping at 1) for torch.nn.GRU, for the book's equations differentiated
+by torch (reference.BookGRU) and for the book's own learning rule, lib.gru's numpy forward and
+backward passes inside torch's training loop (bridge.NumpyGRU).
 
 Why page faults: each call allocates some 20 MB of (T, B, N) arrays. With glibc's default settings
 memory that large is returned to the system when freed and faulted back in, zeroed, by the next
@@ -24,7 +26,7 @@ import time
 import numpy as np
 import torch
 
-from lib import gru, reference, tasks, train
+from lib import bridge, gru, reference, tasks, train
 
 T, B, N, K = 100, 32, 64, 64
 
@@ -108,7 +110,8 @@ def main():
                   f"{t_numpy / t_torch:6.2f} {f_numpy:6.0f} {f_torch:6.0f} {rate / 1e9:7.1f} GF/s "
                   f"{limit * 1e3:8.1f}ms {t_numpy / limit:11.1f}")
     models = {"torch.nn.GRU": train.make_model("gru", 2, 32, 1, seed=0),
-              "reference.BookGRU": train.SequenceModel(reference.BookGRU(2, 32, "after", seed=0), 32, 1)}
+              "reference.BookGRU": train.SequenceModel(reference.BookGRU(2, 32, "after", seed=0), 32, 1),
+              "bridge.NumpyGRU": train.SequenceModel(bridge.NumpyGRU(2, 32, "after", seed=0), 32, 1)}
     for name, model in models.items():
         seconds, history = time_to_solve(model)
         print(f"{name} on the adding problem, T=100: test MSE {history['eval_loss'][-1]:.4f} after "
