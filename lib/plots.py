@@ -10,6 +10,9 @@ BOOK_STYLE = {
     "figure.figsize": (7.0, 3.2),
     "figure.dpi": 100,
     "savefig.dpi": 150,
+    # the notebooks store figures cropped to their contents plus this margin: a 7.0 in figure
+    # is then at most 7.1 in (710 px) wide and fits the 677 px text column at >= 95%
+    "savefig.pad_inches": 0.05,
     "figure.facecolor": "white",
     "axes.facecolor": "white",
     "axes.grid": True,
@@ -52,7 +55,9 @@ def draw_unrolled(T=3, ax=None):
     weights w^(vv), w^(vx), w^(ov) are shared by every time step. Returns the axes.
     """
     if ax is None:
-        _, ax = plt.subplots(figsize=(1.9 * (T + 2.2), 3.3))
+        # at most 7 in wide, the text column; the drawing keeps its scale up to T = 5
+        fig, ax = plt.subplots(figsize=(7.0, 3.3))
+        fig.subplots_adjust(left=0.01, right=0.99)
     blue, orange, green = COLORS[0], COLORS[1], COLORS[2]
     # folded network: one hidden layer with a loop onto itself
     _node(ax, (0, 0), "$x$", green)
@@ -104,14 +109,17 @@ def _skip(ax, bottom, top, side, color, start_radius):
 def draw_resnet_analogy(axes=None):
     """Draw a residual block, y = x + F(x), beside one GRU step written the same way,
     V(t) = V(t-1) + (1 - z) * (h - V(t-1)) (eq. 9.30d). Returns the two axes."""
+    # each panel as wide as its drawing, so that both fit the 7 in text column at one scale
+    xlims = [(-1.4, 2.3), (-3.4, 2.9)]
     if axes is None:
-        _, axes = plt.subplots(1, 2, figsize=(10, 4.0))
+        _, axes = plt.subplots(1, 2, figsize=(7.0, 4.0), constrained_layout=True,
+                               width_ratios=[high - low for low, high in xlims])
     blue, orange, green = COLORS[0], COLORS[1], COLORS[2]
     panels = [(axes[0], "$x$", "$y$", "$F(x)$\nweight layers", 2.2, None,
                "residual block (ResNet)\n$y = x + F(x)$"),
               (axes[1], "$V(t-1)$", "$V(t)$", "$(1-z)\\odot(h - V(t-1))$\ngates and candidate", 3.4,
                "$x(t)$", "one GRU step, eq. (9.30d) rewritten\n$V(t) = V(t-1) + (1-z)\\odot(h - V(t-1))$")]
-    for ax, below, above, block, width, side_input, title in panels:
+    for (ax, below, above, block, width, side_input, title), xlim in zip(panels, xlims):
         _node(ax, (0, 0), below, green, radius=0.65)
         _box(ax, (0, 1.75), block, orange, width=width, height=0.95)
         _node(ax, (0, 3.3), "$+$", "black", radius=0.25)
@@ -124,11 +132,15 @@ def draw_resnet_analogy(axes=None):
             _node(ax, (-width / 2 - 1.0, 1.75), side_input, green, radius=0.5)
             _arrow(ax, (-width / 2 - 0.5, 1.75), (-width / 2 - 0.08, 1.75), shrink=0)
         ax.set_title(title, fontsize=11)
-        ax.set_xlim(-3.4, 3.4)
+        ax.set_xlim(*xlim)
         ax.set_ylim(-0.8, 5.4)
         ax.set_aspect("equal")
         ax.axis("off")
     return axes
+
+
+# the three panels of plot_gru_gates, stacked in the 7 in text column (also used by the explorer)
+GATES_LAYOUT = {"nrows": 3, "ncols": 1, "figsize": (7.0, 6.2), "sharex": True, "height_ratios": [1, 2, 1.6]}
 
 
 def plot_gru_gates(x, z, V, w_ov, sequence=0, n_units=8, axes=None):
@@ -138,8 +150,7 @@ def plot_gru_gates(x, z, V, w_ov, sequence=0, n_units=8, axes=None):
     Shapes: x (T, B, 2), z (T, B, N), V (T+1, B, N), w_ov (N,) the readout weights. Returns the axes.
     """
     if axes is None:
-        _, axes = plt.subplots(3, 1, figsize=(8, 6.2), sharex=True, height_ratios=[1, 2, 1.6],
-                               constrained_layout=True)
+        _, axes = plt.subplots(constrained_layout=True, **GATES_LAYOUT)
     ax_x, ax_z, ax_v = axes
     T = x.shape[0]
     t = np.arange(1, T + 1)
@@ -160,5 +171,8 @@ def plot_gru_gates(x, z, V, w_ov, sequence=0, n_units=8, axes=None):
     for m in marks:
         ax_v.axvline(m, color=COLORS[1], linewidth=1, linestyle="--")
     ax_v.set(xlabel="time step $t$", ylabel="$V_i(t)$", xlim=(0.5, T + 0.5))
-    ax_v.legend(lines, [f"unit {u}" for u in units[:3]], loc="best", ncols=3)
+    # beside the panel, in the margin that the colour bar above makes: over the lines it would
+    # hide some of them
+    ax_v.legend(lines, [str(u) for u in units[:3]], title="unit", loc="center left",
+                bbox_to_anchor=(1.0, 0.5), handlelength=1.2).set_in_layout(False)
     return axes

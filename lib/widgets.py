@@ -8,6 +8,11 @@ import numpy as np
 from . import activations, diagnostics, rnn
 from ._validate import choice, positive_int
 
+# the explorers' figures are 7 in wide at 100 dpi, 700 px: the book's text column (677 px)
+# shows them at nearly full size, and the Image widgets never stretch them beyond it
+WIDTH = 7.0
+DPI = 100
+
 STRUCTURES = ("one unit", "two units, rotation", "64 units, random")
 
 
@@ -52,11 +57,11 @@ def plot_dynamics(structure, scale, g="tanh", T=60, axes=None):
     """Two panels: a few units' V_i(t), and the remembered nudge on a log scale beside rho^t."""
     run = simulate_dynamics(structure, scale, g, T)
     if axes is None:
-        _, axes = plt.subplots(1, 2, figsize=(9, 3.0), constrained_layout=True)
+        _, axes = plt.subplots(1, 2, figsize=(WIDTH, 3.3), constrained_layout=True)
     ax_v, ax_gain = axes
     t = np.arange(T + 1)
     ax_v.plot(t, run["V"][:, :5])
-    ax_v.set(xlabel="time step $t$", ylabel="$V_i(t)$", title=f"{structure}, scale {scale:.2f}, g = {g}")
+    ax_v.set(xlabel="time step $t$", ylabel="$V_i(t)$", title=f"{structure}\nscale {scale:.2f}, g = {g}")
     if g != "linear":
         ax_v.set_ylim(-1.05, 1.05)
     ax_gain.semilogy(t, np.maximum(run["gain"], 1e-16), label="measured")
@@ -64,12 +69,12 @@ def plot_dynamics(structure, scale, g="tanh", T=60, axes=None):
                      label=rf"$\rho^t$, $\rho$ = {run['rho']:.2f}")
     lowest = min(run["gain"].min(), run["rho"] ** T)
     ax_gain.set(xlabel="time step $t$", ylabel=r"$\|\delta V(t)\| / \|\delta V(0)\|$",
-                title="memory of a small nudge at $t = 0$", ylim=(max(lowest / 10, 1e-16), None))
+                title="memory of a small nudge\nat $t = 0$", ylim=(max(lowest / 10, 1e-16), None))
     ax_gain.legend(loc="best")
     return run
 
 
-def render_png(draw, figsize=(9, 3.0), **subplots):
+def render_png(draw, figsize=(WIDTH, 3.3), **subplots):
     """Call ``draw(axes)`` on a new figure, two panels side by side unless ``subplots`` (passed to
     ``plt.subplots``) say otherwise, and return it as PNG bytes (the figure is closed)."""
     subplots = {"nrows": 1, "ncols": 2, **subplots}
@@ -77,7 +82,7 @@ def render_png(draw, figsize=(9, 3.0), **subplots):
     try:
         draw(axes)
         buf = io.BytesIO()
-        fig.savefig(buf, format="png", dpi=100)
+        fig.savefig(buf, format="png", dpi=DPI)
     finally:
         plt.close(fig)
     return buf.getvalue()
@@ -96,7 +101,7 @@ def dynamics_explorer(T=60):
     structure = w.Dropdown(options=STRUCTURES, value="two units, rotation", description="network")
     g = w.Dropdown(options=["tanh", "linear"], value="tanh", description="g",
                    layout=w.Layout(width="160px"))
-    image = w.Image(format="png", layout=w.Layout(width="100%", max_width="900px"))
+    image = w.Image(format="png", layout=w.Layout(width="100%", max_width=f"{WIDTH * DPI:.0f}px"))
     readout = w.HTML()
 
     def update(_change=None):
@@ -113,6 +118,9 @@ def dynamics_explorer(T=60):
 
 GRADIENT_ACTIVATIONS = ("tanh", "sigmoid", "linear")
 COLOR_TYPICAL = "#D55E00"       # the second colour of lib.plots.COLORS
+# the lag plot as wide as it was beside the eigenvalues' square; both legends go below the
+# panels, where no line of any setting runs through them
+GRADIENT_LAYOUT = {"figsize": (WIDTH, 4.3), "width_ratios": [1.5, 1]}
 
 
 def simulate_gradients(scale, g="tanh", lag=100, N=128, B=8, seed=0):
@@ -151,7 +159,7 @@ def plot_gradients(scale, g="tanh", lag=100, axes=None):
     of radius rho, sigma_max and 1. Returns the dict of ``simulate_gradients``."""
     run = simulate_gradients(scale, g, lag)
     if axes is None:
-        _, axes = plt.subplots(1, 2, figsize=(9, 3.4), constrained_layout=True)
+        _, axes = plt.subplots(1, 2, constrained_layout=True, **GRADIENT_LAYOUT)
     ax_lag, ax_eig = axes
     k = np.arange(lag + 1)
     positive = run["norms"][1:][run["norms"][1:] > 0]
@@ -167,10 +175,11 @@ def plot_gradients(scale, g="tanh", lag=100, axes=None):
         # lines that leave the axes are cut there, not drawn along its edge; the legend gives
         # each rate, so a line that leaves early is still read
         ax_lag.semilogy(k, np.where((line > 0) & np.isfinite(line), line, np.nan), style, color=color,
-                        label=f"{name}, {rate:.2f}/step")
+                        label=f"{name}: {rate:.2f}/step")
     ax_lag.set(xlabel="lag $k = T - s$", ylabel=r"$\|\partial L / \partial V(T-k)\|$", ylim=(low, high),
                title=f"g = {g}, scale {scale:.2f}")
-    ax_lag.legend(loc="best")
+    ax_lag.legend(loc="upper center", bbox_to_anchor=(0.5, -0.16), ncols=2, handlelength=1.5,
+                  columnspacing=1.0)
     phi = np.linspace(0, 2 * np.pi, 200)
     for radius, style, name in ((1.0, "-", "1"), (run["rho"], "--", r"$\rho$"),
                                 (run["sigma_max"], ":", r"$\sigma_{\max}$")):
@@ -180,7 +189,7 @@ def plot_gradients(scale, g="tanh", lag=100, axes=None):
     reach = max(1.1, 1.1 * run["sigma_max"])
     ax_eig.set(xlim=(-reach, reach), ylim=(-reach, reach), aspect="equal", xlabel="Re", ylabel="Im",
                title=r"eigenvalues of $w^{(vv)}$")
-    ax_eig.legend(loc="center left", bbox_to_anchor=(1.02, 0.5), handlelength=1.5)
+    ax_eig.legend(loc="upper center", bbox_to_anchor=(0.5, -0.22), ncols=2, handlelength=1.5)
     ax_lag.xaxis.set_major_locator(plt.MaxNLocator(integer=True))
     return run
 
@@ -196,13 +205,13 @@ def gradient_explorer(lag=100):
                    layout=w.Layout(width="180px"))
     lag_slider = w.IntSlider(value=lag, min=1, max=300, step=1, description="lag",
                              continuous_update=False)
-    image = w.Image(format="png", layout=w.Layout(width="100%", max_width="900px"))
+    image = w.Image(format="png", layout=w.Layout(width="100%", max_width=f"{WIDTH * DPI:.0f}px"))
     readout = w.HTML()
 
     def update(_change=None):
         run = {}
         image.value = render_png(lambda axes: run.update(plot_gradients(scale.value, g.value, lag_slider.value, axes)),
-                                 figsize=(9, 3.4))
+                                 **GRADIENT_LAYOUT)
         rate = "n/a (the gradient is exactly 0)" if run["rate"] is None else f"{run['rate']:.3f}"
         readout.value = (f"&sigma;<sub>max</sub> = {run['sigma_max']:.2f}, &rho; = {run['rho']:.2f}; per step: "
                          f"bound {run['bound']:.3f}, typical {run['typical']:.3f}, measured {rate}. "
@@ -229,12 +238,12 @@ def gate_explorer(x, z, V, w_ov, start=0):
                            continuous_update=False)
     units = w.IntSlider(value=8, min=1, max=z.shape[2], description="units shown",
                         continuous_update=False)
-    image = w.Image(format="png", layout=w.Layout(width="100%", max_width="800px"))
+    image = w.Image(format="png", layout=w.Layout(width="100%", max_width=f"{WIDTH * DPI:.0f}px"))
 
     def update(_change=None):
         image.value = render_png(
             lambda axes: plots.plot_gru_gates(x, z, V, w_ov, sequence.value, units.value, axes),
-            figsize=(8, 6.2), nrows=3, ncols=1, sharex=True, height_ratios=[1, 2, 1.6])
+            **plots.GATES_LAYOUT)
 
     for control in (sequence, units):
         control.observe(update, names="value")

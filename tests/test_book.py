@@ -4,6 +4,7 @@ nbval (run by the same `pytest` command) re-executes every chapter and compares 
 passes silently on a notebook saved without outputs, which these tests rule out.
 """
 import ast
+import base64
 import json
 import pathlib
 import re
@@ -184,3 +185,35 @@ def test_every_figure_has_alt_text(path):
         if any("image/png" in o.get("data", {}) for o in cell.get("outputs", [])):
             alt = cell["metadata"].get("mystnb", {}).get("image", {}).get("alt", "")
             assert len(alt.split()) >= 8, f"{path.name} code cell {i}: describe the figure in metadata mystnb.image.alt"
+
+
+def png_inches(png):
+    """Width of a stored PNG in inches: pixels over the dpi of its pHYs chunk."""
+    width = int.from_bytes(png[16:20], "big")
+    at = png.find(b"pHYs")
+    per_metre = int.from_bytes(png[at + 4:at + 8], "big") if at > 0 else 0
+    return width / (per_metre * 0.0254) if per_metre else width / 100
+
+
+# the text column is 677 px: a figure stored at 100 dpi up to 7.1 in wide shows its labels at >= 95%
+MAX_FIGURE_INCHES = 7.1
+
+
+@pytest.mark.parametrize("path", CHAPTERS, ids=lambda p: p.name)
+def test_figures_fit_the_text_column(path):
+    nb = load(path)
+    for i, cell in enumerate(code_cells(nb)):
+        for output in cell.get("outputs", []):
+            if "image/png" in output.get("data", {}):
+                inches = png_inches(base64.b64decode(output["data"]["image/png"]))
+                assert inches <= MAX_FIGURE_INCHES, f"{path.name} code cell {i}: figure {inches:.1f} in wide"
+    # an explorer's last image is stored in the widget state, as the base64 buffer of an ImageModel
+    state = nb["metadata"].get("widgets", {}).get(WIDGET_STATE, {}).get("state", {})
+    images = [model for model in state.values() if model.get("model_name") == "ImageModel" and model.get("buffers")]
+    explorers = sum("_explorer(" in source(c) for c in code_cells(nb))
+    assert len(images) == explorers, f"{path.name}: {explorers} explorers but {len(images)} stored images"
+    for model in images:
+        png = base64.b64decode(model["buffers"][0]["data"])
+        assert png[:8] == b"\x89PNG\r\n\x1a\n", f"{path.name}: an explorer's stored image is not a PNG"
+        inches = png_inches(png)
+        assert inches <= MAX_FIGURE_INCHES, f"{path.name}: an explorer's image is {inches:.1f} in wide"

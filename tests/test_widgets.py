@@ -114,14 +114,22 @@ def test_gradient_explorer_redraws_at_every_extreme():
         assert "&rho; =" in readout.value and f"lag {lag.value}" in readout.value
 
 
-def test_gate_explorer_survives_every_sequence_and_unit_count():
+def png_width(png):
+    return int.from_bytes(png[16:20], "big")
+
+
+def gate_data(T=12, B=3, N=4):
+    """Adding-problem inputs with markers at t = 3 and 10, and random gates, states and readout."""
     rng = np.random.default_rng(0)
-    T, B, N = 12, 3, 4
     x = np.zeros((T, B, 2))
     x[:, :, 0] = rng.uniform(size=(T, B))
     x[[2, 9], :, 1] = 1.0
-    box = widgets.gate_explorer(x, rng.uniform(size=(T, B, N)), rng.standard_normal((T + 1, B, N)),
-                                rng.standard_normal(N))
+    return x, rng.uniform(size=(T, B, N)), rng.standard_normal((T + 1, B, N)), rng.standard_normal(N)
+
+
+def test_gate_explorer_survives_every_sequence_and_unit_count():
+    B = 3
+    box = widgets.gate_explorer(*gate_data(B=B))
     (sequence, units), image = box.children[0].children, box.children[1]
     seen = set()
     for b in range(B):
@@ -130,3 +138,14 @@ def test_gate_explorer_survives_every_sequence_and_unit_count():
             assert image.value[:4] == b"\x89PNG"
             seen.add(image.value)
     assert len(seen) == 2 * B
+
+
+@pytest.mark.parametrize("make", [widgets.dynamics_explorer, widgets.gradient_explorer,
+                                  lambda: widgets.gate_explorer(*gate_data())],
+                         ids=["dynamics", "gradient", "gate"])
+def test_explorer_images_fit_the_text_column(make):
+    # the book's text column is 677 px; at most 710 px the labels show at >= 95% of their size,
+    # and the Image widget never stretches the picture beyond its own width
+    image = next(c for c in make().children if c.__class__.__name__ == "Image")
+    assert image.value[:4] == b"\x89PNG" and png_width(image.value) <= 710
+    assert image.layout.max_width == f"{png_width(image.value)}px"
