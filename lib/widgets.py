@@ -74,6 +74,15 @@ def plot_dynamics(structure, scale, g="tanh", T=60, axes=None):
     return run
 
 
+def _image_widget():
+    """The Image widget an explorer draws into: the full width of the text column, at most the
+    figure's own width, and no margin, which would make the column scroll sideways."""
+    import ipywidgets as w
+
+    return w.Image(format="png", layout=w.Layout(width="100%", max_width=f"{WIDTH * DPI:.0f}px",
+                                                 margin="0"))
+
+
 def render_png(draw, figsize=(WIDTH, 3.3), **subplots):
     """Call ``draw(axes)`` on a new figure, two panels side by side unless ``subplots`` (passed to
     ``plt.subplots``) say otherwise, and return it as PNG bytes (the figure is closed)."""
@@ -101,7 +110,7 @@ def dynamics_explorer(T=60):
     structure = w.Dropdown(options=STRUCTURES, value="two units, rotation", description="network")
     g = w.Dropdown(options=["tanh", "linear"], value="tanh", description="g",
                    layout=w.Layout(width="160px"))
-    image = w.Image(format="png", layout=w.Layout(width="100%", max_width=f"{WIDTH * DPI:.0f}px"))
+    image = _image_widget()
     readout = w.HTML()
 
     def update(_change=None):
@@ -205,7 +214,7 @@ def gradient_explorer(lag=100):
                    layout=w.Layout(width="180px"))
     lag_slider = w.IntSlider(value=lag, min=1, max=300, step=1, description="lag",
                              continuous_update=False)
-    image = w.Image(format="png", layout=w.Layout(width="100%", max_width=f"{WIDTH * DPI:.0f}px"))
+    image = _image_widget()
     readout = w.HTML()
 
     def update(_change=None):
@@ -238,7 +247,7 @@ def gate_explorer(x, z, V, w_ov, start=0):
                            continuous_update=False)
     units = w.IntSlider(value=8, min=1, max=z.shape[2], description="units shown",
                         continuous_update=False)
-    image = w.Image(format="png", layout=w.Layout(width="100%", max_width=f"{WIDTH * DPI:.0f}px"))
+    image = _image_widget()
 
     def update(_change=None):
         image.value = render_png(

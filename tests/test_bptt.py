@@ -206,9 +206,12 @@ def steady_problem(B=2, N=4, K=2, M=2, seed=0, scale=0.6):
 @given(B=st.integers(1, 3), N=st.integers(1, 5), K=st.integers(1, 3), M=st.integers(1, 3),
        g=st.sampled_from(["tanh", "sigmoid"]), g_out=st.sampled_from(["linear", "tanh"]), seed=st.integers(0, 2**16))
 @example(B=1, N=1, K=1, M=1, g="tanh", g_out="linear", seed=0)
+@example(B=1, N=2, K=1, M=1, g="tanh", g_out="linear", seed=3776)   # a near-perfect fit: tiny errors
 def test_recurrent_backprop_matches_autograd_through_the_unrolled_iteration(B, N, K, M, g, g_out, seed):
     x, y, p = steady_problem(B, N, K, M, seed)
-    H, grads, V_star = bptt.recurrent_backprop(x, y, p, g=g, g_out=g_out)
+    # V* to rounding: with the default tol = 1e-12 an error of V* of ~1e-12 is a relative error of
+    # the gradient of ~1e-12 / |y - O*|, above 1e-10 where the network already fits y closely
+    H, grads, V_star = bptt.recurrent_backprop(x, y, p, g=g, g_out=g_out, tol=1e-15)
     # scale 0.6 makes the iteration a contraction; 300 steps shrink the memory of V(0) below 1e-30
     H_ref, ref = autograd(lambda t: reference.steady_state_energy(*torch_problem(x, y), t, 300, g=g, g_out=g_out), p)
     assert H == pytest.approx(H_ref, rel=1e-10)

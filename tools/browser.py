@@ -300,9 +300,13 @@ REPORT = r"""(() => {
     // Bootstrap moves a button's title into data-bs-original-title when it sets up the tooltip
     links: [...document.querySelectorAll("a[href]")].map(a => ({href: a.href,
         text: a.textContent.trim().slice(0, 60), title: a.getAttribute("data-bs-original-title") || a.title})),
-    // code and printed output that only a horizontal scrollbar would reveal: their longest line
-    overflowing: [...main.querySelectorAll("pre")].filter(p => p.scrollWidth > p.clientWidth + 1)
-        .map(p => p.textContent.split("\n").reduce((a, b) => b.length > a.length ? b : a, "").slice(0, 120)),
+    // what only a horizontal scrollbar would reveal: code or output (its longest line), a displayed
+    // equation (the id around it) or a widget, anything in the text column that scrolls sideways
+    sideways: [...main.querySelectorAll("*")].filter(e => e.scrollWidth > e.clientWidth + 1
+        && ["auto", "scroll"].includes(getComputedStyle(e).overflowX)).map(e =>
+        e.tagName === "PRE" ? "code: " + e.textContent.split("\n").reduce((a, b) => b.length > a.length ? b : a, "").slice(0, 100)
+        : e.tagName === "MJX-CONTAINER" ? "equation in #" + (e.closest("[id]") || {}).id
+        : e.tagName.toLowerCase() + "." + [...e.classList].slice(0, 3).join(".")),
     unresolved_refs: [...main.querySelectorAll(".xref")].filter(e => !e.closest("a")).map(e => e.textContent),
     sidebar: [...document.querySelectorAll(".bd-sidebar-primary nav a")].map(a => a.textContent.trim()),
     footer: (document.querySelector(".bd-footer-content") || {}).innerText || "",
