@@ -109,9 +109,13 @@ def main():
             print(f"{allocator:10s} {np.dtype(dtype).name:8s} {t_numpy * 1e3:6.1f}ms {t_torch * 1e3:6.1f}ms "
                   f"{t_numpy / t_torch:6.2f} {f_numpy:6.0f} {f_torch:6.0f} {rate / 1e9:7.1f} GF/s "
                   f"{limit * 1e3:8.1f}ms {t_numpy / limit:11.1f}")
+    def book_model(cls):
+        torch.manual_seed(0)            # the readout's initial weights
+        return train.SequenceModel(cls(2, 32, "after", seed=0), 32, 1)
+
     models = {"torch.nn.GRU": train.make_model("gru", 2, 32, 1, seed=0),
-              "reference.BookGRU": train.SequenceModel(reference.BookGRU(2, 32, "after", seed=0), 32, 1),
-              "bridge.NumpyGRU": train.SequenceModel(bridge.NumpyGRU(2, 32, "after", seed=0), 32, 1)}
+              "reference.BookGRU": book_model(reference.BookGRU),
+              "bridge.NumpyGRU": book_model(bridge.NumpyGRU)}
     for name, model in models.items():
         seconds, history = time_to_solve(model)
         print(f"{name} on the adding problem, T=100: test MSE {history['eval_loss'][-1]:.4f} after "
