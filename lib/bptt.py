@@ -232,8 +232,8 @@ def _params_args(params, sizes):
                        ("w_ov", ("M", "N")), ("theta_o", ("M",))):
         p[name] = array_arg(name, params[name], dims, sizes)
     v0 = params.get("v0")
-    p["v0"] = (np.zeros((sizes["B"], sizes["N"])) if v0 is None
-               else array_arg("v0", v0, ("B", "N"), sizes))
+    p["v0"] = (np.zeros((sizes["B"], sizes["N"]), dtype=np.result_type(*p.values()))
+               if v0 is None else array_arg("v0", v0, ("B", "N"), sizes))
     return p
 
 

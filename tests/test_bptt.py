@@ -183,6 +183,14 @@ def test_truncation_below_T_changes_the_recurrent_gradients_only():
             np.testing.assert_array_equal(grads[k], full[k])
 
 
+@pytest.mark.parametrize("given_v0", [True, False])
+def test_float32_stays_float32(given_v0):
+    x, y, p = problem()
+    p = {k: v.astype(np.float32) for k, v in p.items() if given_v0 or k != "v0"}
+    _, grads = bptt.gradients(x.astype(np.float32), y.astype(np.float32), p)
+    assert {g.dtype for g in grads.values()} == {np.dtype(np.float32)}
+
+
 def test_tau_one_keeps_only_the_immediate_dependence():
     # with tau = 1 the error at t only reaches b(t): Delta(t) = g'(b(t)) e(t)
     x, y, p = problem(T=5)
