@@ -84,6 +84,12 @@ def compare(dtype, repeats):
     return best_time(numpy_pass, repeats), best_time(torch_pass, repeats), 2 * B * N * N / matmul
 
 
+def book_model(cls):
+    """The book's GRU ``cls`` (N = 32, "after") with a readout, all from seed 0."""
+    torch.manual_seed(0)            # the readout's initial weights
+    return train.SequenceModel(cls(2, 32, "after", seed=0), 32, 1)
+
+
 def time_to_solve(model, T_task=100, seed=0):
     start = time.perf_counter()
     history = train.train(model, functools.partial(tasks.adding_problem, T=T_task, B=64), steps=2000,
@@ -109,10 +115,6 @@ def main():
             print(f"{allocator:10s} {np.dtype(dtype).name:8s} {t_numpy * 1e3:6.1f}ms {t_torch * 1e3:6.1f}ms "
                   f"{t_numpy / t_torch:6.2f} {f_numpy:6.0f} {f_torch:6.0f} {rate / 1e9:7.1f} GF/s "
                   f"{limit * 1e3:8.1f}ms {t_numpy / limit:11.1f}")
-    def book_model(cls):
-        torch.manual_seed(0)            # the readout's initial weights
-        return train.SequenceModel(cls(2, 32, "after", seed=0), 32, 1)
-
     models = {"torch.nn.GRU": train.make_model("gru", 2, 32, 1, seed=0),
               "reference.BookGRU": book_model(reference.BookGRU),
               "bridge.NumpyGRU": book_model(bridge.NumpyGRU)}
