@@ -6,6 +6,10 @@ from matplotlib.patches import Circle, FancyArrowPatch
 # Colours from the Okabe-Ito palette: distinguishable with colour blindness and in grey print.
 COLORS = ["#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#000000"]
 
+# The widest a stored figure may be, at 100 dpi: the book's text column is 677 px, so its labels
+# then show at >= 95% of their size. tests/test_book.py holds every chapter's figures to it.
+MAX_FIGURE_PX = 710
+
 BOOK_STYLE = {
     "figure.figsize": (7.0, 3.2),
     "figure.dpi": 100,

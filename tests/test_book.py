@@ -12,6 +12,8 @@ import re
 import pytest
 import yaml
 
+from lib import plots
+
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 CHAPTERS = sorted((ROOT / "chapters").glob("*.ipynb"))
 CONFIG = yaml.safe_load((ROOT / "_config.yml").read_text())
@@ -195,8 +197,8 @@ def png_inches(png):
     return width / (per_metre * 0.0254) if per_metre else width / 100
 
 
-# the text column is 677 px: a figure stored at 100 dpi up to 7.1 in wide shows its labels at >= 95%
-MAX_FIGURE_INCHES = 7.1
+# lib.plots.MAX_FIGURE_PX at 100 dpi
+MAX_FIGURE_INCHES = plots.MAX_FIGURE_PX / 100
 
 
 @pytest.mark.parametrize("path", CHAPTERS, ids=lambda p: p.name)
@@ -206,7 +208,7 @@ def test_figures_fit_the_text_column(path):
         for output in cell.get("outputs", []):
             if "image/png" in output.get("data", {}):
                 inches = png_inches(base64.b64decode(output["data"]["image/png"]))
-                assert inches <= MAX_FIGURE_INCHES, f"{path.name} code cell {i}: figure {inches:.1f} in wide"
+                assert round(inches, 2) <= MAX_FIGURE_INCHES, f"{path.name} code cell {i}: figure {inches:.1f} in wide"
     # an explorer's last image is stored in the widget state, as the base64 buffer of an ImageModel
     state = nb["metadata"].get("widgets", {}).get(WIDGET_STATE, {}).get("state", {})
     images = [model for model in state.values() if model.get("model_name") == "ImageModel" and model.get("buffers")]
@@ -216,4 +218,4 @@ def test_figures_fit_the_text_column(path):
         png = base64.b64decode(model["buffers"][0]["data"])
         assert png[:8] == b"\x89PNG\r\n\x1a\n", f"{path.name}: an explorer's stored image is not a PNG"
         inches = png_inches(png)
-        assert inches <= MAX_FIGURE_INCHES, f"{path.name}: an explorer's image is {inches:.1f} in wide"
+        assert round(inches, 2) <= MAX_FIGURE_INCHES, f"{path.name}: an explorer's image is {inches:.1f} in wide"

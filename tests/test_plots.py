@@ -1,4 +1,7 @@
+import io
+
 import matplotlib.pyplot as plt
+import numpy as np
 from matplotlib.patches import Circle
 
 from lib import plots
@@ -48,7 +51,6 @@ def test_gru_gates_plot_marks_the_sequence_and_sorts_units():
 
 def stored_width(fig):
     """The width in pixels of ``fig`` as a notebook stores it: cropped to its contents."""
-    import io
     buf = io.BytesIO()
     fig.savefig(buf, format="png", bbox_inches="tight", dpi=fig.dpi)
     plt.close(fig)
@@ -56,16 +58,14 @@ def stored_width(fig):
 
 
 def test_drawings_fit_the_text_column():
-    # the book's text column is 677 px: at most 710 px the labels show at >= 95% of their size
-    import numpy as np
     plots.use_book_style()
     for T in (1, 3, 5, 8):
-        assert stored_width(plots.draw_unrolled(T=T).figure) <= 710
-    assert stored_width(plots.draw_resnet_analogy()[0].figure) <= 710
+        assert stored_width(plots.draw_unrolled(T=T).figure) <= plots.MAX_FIGURE_PX
+    assert stored_width(plots.draw_resnet_analogy()[0].figure) <= plots.MAX_FIGURE_PX
     rng = np.random.default_rng(0)
     x = np.zeros((100, 1, 2))
     x[:, 0, 0] = rng.uniform(size=100)
     x[[18, 59], 0, 1] = 1.0
     axes = plots.plot_gru_gates(x, rng.uniform(size=(100, 1, 32)), rng.standard_normal((101, 1, 32)),
                                 rng.standard_normal(32))
-    assert stored_width(axes[0].figure) <= 710
+    assert stored_width(axes[0].figure) <= plots.MAX_FIGURE_PX

@@ -3,7 +3,7 @@ import warnings
 import numpy as np
 import pytest
 
-from lib import widgets
+from lib import plots, widgets
 
 
 @pytest.mark.parametrize("structure", widgets.STRUCTURES)
@@ -144,8 +144,7 @@ def test_gate_explorer_survives_every_sequence_and_unit_count():
                                   lambda: widgets.gate_explorer(*gate_data())],
                          ids=["dynamics", "gradient", "gate"])
 def test_explorer_images_fit_the_text_column(make):
-    # the book's text column is 677 px; at most 710 px the labels show at >= 95% of their size,
-    # and the Image widget never stretches the picture beyond its own width
+    # no wider than the book allows, and the Image widget never stretches it beyond its own width
     image = next(c for c in make().children if c.__class__.__name__ == "Image")
-    assert image.value[:4] == b"\x89PNG" and png_width(image.value) <= 710
+    assert image.value[:4] == b"\x89PNG" and png_width(image.value) <= plots.MAX_FIGURE_PX
     assert image.layout.max_width == f"{png_width(image.value)}px"
