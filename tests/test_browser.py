@@ -9,7 +9,8 @@ Which build is tested:
 
 Chromium: $CHROMIUM, or chromium / google-chrome on the PATH (.ci/run installs it). Without one these
 tests are skipped, saying so, unless BOOK_REQUIRE_BROWSER=1 (set by .ci/run), where they fail.
-Screenshots of every chapter's first screen, one in dark mode and one widget go to _build/screenshots/.
+Screenshots of every chapter's first screen, one in dark mode and one widget go to _build/screenshots/,
+and of the first screen of every page on a phone (390 px wide) to _build/screenshots/phone/.
 """
 import functools
 import json
@@ -36,6 +37,7 @@ PAGES = [f"{doc}.html" for doc in DOCS] + ["genindex.html", "search.html"]
 CHAPTERS = [doc for doc in DOCS if (ROOT / f"{doc}.ipynb").exists()]
 CHAPTER_PAGES = [f"{doc}.html" for doc in CHAPTERS]
 SHOTS = {name: browser.SCREENSHOTS / f"{pathlib.Path(name).stem}.png" for name in CHAPTER_PAGES}
+PHONE_SHOTS = {name: browser.SCREENSHOTS / "phone" / f"{pathlib.Path(name).stem}.png" for name in PAGES}
 LOCAL_SCHEMES = ("data:", "blob:", "about:")
 # TeX a reader should never see as text: MathJax's delimiters and common commands
 RAW_TEX = re.compile(r"\\\(|\\\[|\$\$|\\(frac|mathbf|mathrm|partial|sum|left|right|begin|end)\b")
@@ -95,7 +97,7 @@ def seen(chrome, site):
     """Every page, opened once over HTTP: its REPORT, console problems and requested URLs.
     Takes the screenshots of each chapter's first screen and of the first widget on the way."""
     browser.SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    for old in browser.SCREENSHOTS.glob("*.png"):
+    for old in browser.SCREENSHOTS.glob("**/*.png"):
         old.unlink()
     pages = {}
     for name in PAGES:
@@ -109,6 +111,20 @@ def seen(chrome, site):
         pages[name] = dict(report, problems=page.problems, requests=page.requests)
         page.close()
     return pages
+
+
+@pytest.fixture(scope="session")
+def seen_on_a_phone(chrome, site, seen):
+    """Every page on a phone held upright (390 x 844, mobile emulation): what cannot be reached.
+    Takes a screenshot of each page's first screen (after `seen`, which empties the folder)."""
+    reports = {}
+    for name in PAGES:
+        page = chrome.new_page(viewport=browser.PHONE)
+        browser.look(page, site + name)
+        reports[name] = page.evaluate(browser.NARROW_REPORT)
+        page.screenshot(PHONE_SHOTS[name])
+        page.close()
+    return reports
 
 
 def html_path(book, url):
@@ -172,6 +188,16 @@ def test_figures_are_not_blown_up(seen, name):
 def test_nothing_scrolls_sideways(seen, name):
     # code, printed output, equations and widgets all fit the text column
     assert seen[name]["sideways"] == [], "these need a horizontal scrollbar"
+
+
+@pytest.mark.parametrize("name", PAGES)
+def test_nothing_is_cut_off_on_a_phone(seen_on_a_phone, name):
+    # a wide equation, table or code block may scroll inside its own box, from its start; nothing
+    # may start off the screen's left edge, be clipped, or make the page scroll sideways
+    report = seen_on_a_phone[name]
+    assert report["page_width"] <= report["width"], "the page scrolls sideways"
+    assert report["cut"] == [], "these cannot be reached on a phone"
+    assert report["numbers_off_screen"] == [], "these equations' numbers are off the screen"
 
 
 @pytest.mark.parametrize("doc", CHAPTERS)
@@ -261,7 +287,7 @@ def test_the_book_reads_from_a_folder(chrome, book):
     assert all(u.startswith(("file:", *LOCAL_SCHEMES)) for u in page.requests)
 
 
-def test_screenshots_show_the_pages(chrome, site, seen):
+def test_screenshots_show_the_pages(chrome, site, seen, seen_on_a_phone):
     """Screenshots for a person to look at; here only checked to be there and not blank."""
     import matplotlib.image
 
@@ -273,6 +299,6 @@ def test_screenshots_show_the_pages(chrome, site, seen):
     page.close()
     widget = list(browser.SCREENSHOTS.glob("*-widget.png"))
     assert len(widget) == 1, "no screenshot of a widget"
-    for shot in [*SHOTS.values(), dark, *widget]:
+    for shot in [*SHOTS.values(), dark, *widget, *PHONE_SHOTS.values()]:
         pixels = matplotlib.image.imread(shot)
         assert pixels.std() > 0.05, f"{shot} is blank"

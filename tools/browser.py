@@ -31,7 +31,9 @@ CANDIDATES = ("chromium", "chromium-browser", "google-chrome", "google-chrome-st
 FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
          "--disable-component-update", "--disable-sync", "--disable-quic", "--hide-scrollbars",
          "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1", "--remote-debugging-pipe"]
-VIEWPORT = {"width": 1280, "height": 900}
+VIEWPORT = {"width": 1280, "height": 900, "deviceScaleFactor": 1, "mobile": False}
+# a phone held upright (an iPhone 12-15 is 390 x 844 CSS pixels), with mobile emulation
+PHONE = {"width": 390, "height": 844, "deviceScaleFactor": 2, "mobile": True}
 TRAMPOLINE = """import os, sys
 for fd, target in zip(map(int, sys.argv[1:3]), (3, 4)):
     os.dup2(fd, target)
@@ -172,21 +174,21 @@ class Browser:
                 out.append(self._events[session].get_nowait())
         return out
 
-    def new_page(self, dark=False):
+    def new_page(self, dark=False, viewport=VIEWPORT):
         target = self.send("Target.createTarget", {"url": "about:blank"})["targetId"]
         session = self.send("Target.attachToTarget", {"targetId": target, "flatten": True})["sessionId"]
-        return Page(self, target, session, dark)
+        return Page(self, target, session, dark, viewport)
 
 
 class Page:
     """One tab. Records what a reader would see in the console: errors, failed requests."""
 
-    def __init__(self, browser, target, session, dark):
+    def __init__(self, browser, target, session, dark, viewport=VIEWPORT):
         self.browser, self.target, self.session = browser, target, session
         self.problems, self.requests = [], []
         for domain in ("Page", "Runtime", "Log", "Network"):
             self.send(f"{domain}.enable")
-        self.send("Emulation.setDeviceMetricsOverride", {**VIEWPORT, "deviceScaleFactor": 1, "mobile": False})
+        self.send("Emulation.setDeviceMetricsOverride", viewport)
         scheme = "dark" if dark else "light"
         self.send("Emulation.setEmulatedMedia", {"features": [{"name": "prefers-color-scheme", "value": scheme}]})
 
@@ -310,6 +312,49 @@ REPORT = r"""(() => {
     unresolved_refs: [...main.querySelectorAll(".xref")].filter(e => !e.closest("a")).map(e => e.textContent),
     sidebar: [...document.querySelectorAll(".bd-sidebar-primary nav a")].map(a => a.textContent.trim()),
     footer: (document.querySelector(".bd-footer-content") || {}).innerText || "",
+  };
+})()"""
+
+
+# What a reader cannot reach on a narrow screen. An element of the article is cut off if it
+# sticks out of the box that clips it (its nearest ancestor whose overflow is not visible, or the
+# screen): on the left at all (no scrollbar reaches there), on the right unless that box scrolls.
+# Also: the page itself scrolling sideways, and equation numbers outside the screen.
+NARROW_REPORT = r"""(() => {
+  const W = document.documentElement.clientWidth;
+  const main = document.querySelector("main") || document.body;
+  const name = e => {
+    const where = e.closest("[id]");
+    const text = (e.textContent || "").trim().replace(/\s+/g, " ").slice(0, 50);
+    return e.tagName.toLowerCase() + (where ? " in #" + where.id : "") + (text ? ": " + text : "");
+  };
+  const clipper = e => {
+    for (let p = e.parentElement; p && p !== document.body; p = p.parentElement)
+      if (getComputedStyle(p).overflowX !== "visible") return p;
+    return null;
+  };
+  const cut = [];
+  for (const e of main.querySelectorAll("*")) {
+    const r = e.getBoundingClientRect();
+    if (r.width < 2 || r.height < 2 || getComputedStyle(e).visibility === "hidden"
+        || e.closest("mjx-assistive-mml")) continue;   // MathJax's copy for screen readers
+    const c = clipper(e);
+    const box = c ? c.getBoundingClientRect() : {left: 0, right: W};
+    const scrolls = c && ["auto", "scroll"].includes(getComputedStyle(c).overflowX);
+    const start = Math.max(box.left, 0) - (c ? c.scrollLeft : 0);
+    if (r.left < start - 1) cut.push(`${name(e)} (starts ${Math.round(start - r.left)} px left of the screen)`);
+    else if (!scrolls && r.right > Math.min(box.right, W) + 1)
+      cut.push(`${name(e)} (cut off ${Math.round(r.right - Math.min(box.right, W))} px on the right)`);
+  }
+  // report each cut-off thing once: the outermost element, not everything inside it
+  const outer = cut.filter((c, i) => !cut.slice(0, i).some(d => c.startsWith(d.split(" (")[0])));
+  return {
+    width: W,
+    page_width: document.documentElement.scrollWidth,
+    cut: outer.slice(0, 20),
+    numbers_off_screen: [...main.querySelectorAll("mjx-labels")].filter(e => {
+        const r = e.getBoundingClientRect(); return r.width > 0 && (r.left < -1 || r.right > W + 1); })
+        .map(e => name(e.closest("mjx-container"))),
   };
 })()"""
 
