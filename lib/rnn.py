@@ -121,3 +121,39 @@ def random_weights(N, K, scale, seed):
     w_vv = scale * rng.standard_normal((N, N)) / np.sqrt(N)
     w_vx = rng.standard_normal((N, K)) / np.sqrt(K)
     return w_vv, w_vx, np.zeros(N)
+
+
+def lyapunov_exponent(w_vv, v0, T, transient=500, theta_v=None, g="tanh", seed=0):
+    """Largest Lyapunov exponent of eq. (1.1) without input, lambda = lim (1/T) ln |dV(T)| / |dV(0)|.
+
+    Shapes: w_vv (N, N), v0 (B, N), theta_v (N,) or None for zeros. Runs V(t) = g(w_vv V(t-1) -
+    theta_v) from each row of v0 for ``transient`` steps, then follows a tangent vector
+    dV(t) = g'(b(t)) * (w_vv dV(t-1)) for T more steps, renormalising it at every step
+    (Benettin's method), and returns lambda of shape (B,), in nats per step: the mean of
+    ln |dV(t)| / |dV(t-1)|. Negative: nudges fade (near the zero state, at the rate ln rho);
+    zero: a limit cycle or a quasi-periodic orbit; positive: chaos, nudges grow like e^(lambda t).
+    """
+    sizes = {}
+    w_vv = array_arg("w_vv", w_vv, ("N", "N"), sizes)
+    v0 = array_arg("v0", v0, ("B", "N"), sizes)
+    T = positive_int("T", T)
+    if isinstance(transient, bool) or not isinstance(transient, (int, np.integer)) or transient < 0:
+        raise ValueError(f"transient: expected an integer >= 0, got {transient!r}")
+    theta_v = (np.zeros(sizes["N"]) if theta_v is None
+               else array_arg("theta_v", theta_v, ("N",), sizes))
+    act = activations.get(g)
+    V = v0.astype(np.float64)
+    nudge = np.random.default_rng(seed).standard_normal(V.shape)
+    nudge /= np.linalg.norm(nudge, axis=1, keepdims=True)
+    log_growth = np.zeros(V.shape[0])
+    w_T = np.ascontiguousarray(w_vv.T)
+    for t in range(int(transient) + T):
+        V = act.g(V @ w_T - theta_v)
+        nudge = act.g_prime_of_g(V) * (nudge @ w_T)
+        norm = np.linalg.norm(nudge, axis=1, keepdims=True)
+        if np.any(norm == 0):       # e.g. a nilpotent w_vv: every nudge is gone
+            return np.full(V.shape[0], -np.inf)
+        nudge /= norm
+        if t >= transient:
+            log_growth += np.log(norm[:, 0])
+    return log_growth / T

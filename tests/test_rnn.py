@@ -145,3 +145,45 @@ def test_torch_rnn_adapter_reproduces_torch_rnn():
     np.testing.assert_allclose(V[1:], module(x)[0].detach().numpy(), rtol=0, atol=1e-14)
     with pytest.raises(ValueError, match="tanh"):
         reference.rnn_params_from_torch(torch.nn.RNN(3, 5, nonlinearity="relu"))
+
+
+def test_lyapunov_exponent_is_ln_of_the_slope_for_one_unit():
+    # V = tanh(w V) with |w| < 1 decays to 0, where a nudge shrinks by |w| per step
+    lam = rnn.lyapunov_exponent(np.array([[0.6]]), np.array([[0.5], [-0.3]]), T=200, transient=100)
+    assert lam.shape == (2,)
+    np.testing.assert_allclose(lam, np.log(0.6), atol=1e-6)
+    # w = 2: at the stable fixed point V* the slope is w (1 - V*^2)
+    v_star = rnn.steady_state(np.zeros((1, 1)), np.array([[2.0]]), np.zeros((1, 1)), np.zeros(1),
+                              v0=np.array([[0.5]]))[0][0, 0]
+    lam = rnn.lyapunov_exponent(np.array([[2.0]]), np.array([[0.5]]), T=100)
+    assert lam[0] == pytest.approx(np.log(2.0 * (1 - v_star**2)), abs=1e-9)
+
+
+def test_lyapunov_exponent_tells_fading_cycles_and_chaos_apart():
+    # a linear rotation by 30 degrees of modulus 1 neither shrinks nor grows a nudge
+    phi = np.pi / 6
+    rotation = np.array([[np.cos(phi), -np.sin(phi)], [np.sin(phi), np.cos(phi)]])
+    lam = rnn.lyapunov_exponent(rotation, np.array([[0.3, 0.1]]), T=300, g="linear")
+    assert abs(lam[0]) < 1e-9
+    # a large random tanh network is chaotic, but grows a nudge by far less than rho per step
+    w_vv = rnn.random_weights(64, 1, 2.5, seed=0)[0]
+    lam = rnn.lyapunov_exponent(w_vv, 0.5 * np.random.default_rng(1).standard_normal((2, 64)), T=400)
+    rho = np.max(np.abs(np.linalg.eigvals(w_vv)))
+    assert np.all(lam > 0.05) and np.all(lam < 0.5 * np.log(rho))
+
+
+def test_lyapunov_exponent_of_a_nilpotent_network_is_minus_infinity():
+    shift = np.array([[0.0, 0.0], [1.0, 0.0]])
+    assert rnn.lyapunov_exponent(shift, np.array([[1.0, 0.0]]), T=5, g="linear")[0] == -np.inf
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    (dict(w_vv=np.zeros((2, 3))), "w_vv: expected"), (dict(v0=np.zeros((1, 3))), "v0: expected shape"),
+    (dict(T=0), "T: expected an integer"), (dict(transient=-1), "transient"),
+    (dict(transient=1.5), "transient"), (dict(theta_v=np.zeros(3)), "theta_v: expected shape"),
+    (dict(g="softplus"), "g: expected one of"),
+])
+def test_lyapunov_exponent_names_the_bad_argument(kwargs, message):
+    args = {"w_vv": 0.5 * np.eye(2), "v0": np.ones((1, 2)), "T": 10, **kwargs}
+    with pytest.raises(ValueError, match=message):
+        rnn.lyapunov_exponent(**args)
