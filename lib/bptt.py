@@ -53,7 +53,7 @@ def rnn_backward(dV, cache, tau=None):
     eqs. (2.9)-(2.11).
 
     Shapes: dV (T+1, B, N), as returned by ``output_backward``; ``cache`` from
-    ``rnn.rnn_forward``. ``tau`` is None for full BPTT, or the truncation length of eq. (2.12):
+    ``rnn.rnn_forward``. ``tau`` is None for full BPTT, or the truncation length of eq. (2.14):
     each error is sent back through at most ``tau`` time steps (tau >= T is full BPTT).
     Returns grads for w_vv, w_vx, theta_v and v0.
     """
@@ -83,7 +83,7 @@ def bptt_errors(dV, g_prime, w_vv):
 
 
 def truncated_errors(dV, g_prime, w_vv, tau):
-    """Eq. (2.12): eq. (2.10) with every error sent back at most tau steps.
+    """Eq. (2.14): eq. (2.10) with every error sent back at most tau steps.
 
     The error that enters at time s reaches b(s), ..., b(s-tau+1) and V(s-tau),
     and stops there, as if V(s-tau) were a constant. Shapes and result as

@@ -14,7 +14,7 @@ from .bptt import network_args
 
 
 def rtrl_step(p, g_prime, w_vv, db):
-    """Eq. (2.13): p_ka(t) = g'(b_k(t)) [sum_j w_kj p_ja(t-1) + db_k(t)/da].
+    """Eq. (2.12): p_ka(t) = g'(b_k(t)) [sum_j w_kj p_ja(t-1) + db_k(t)/da].
 
     Shapes: p (B, N, P), the sensitivities at t-1 to P parameters a;
     g_prime = g'(b(t)) (B, N); w_vv (N, N); db (B, N, P), the explicit
@@ -28,7 +28,7 @@ def rtrl_step(p, g_prime, w_vv, db):
 
 
 def gradients(x, y, params, g="tanh", g_out="linear"):
-    """H and all its gradients by RTRL, eqs. (2.13) and (2.14), in one pass forward in time.
+    """H and all its gradients by RTRL, eqs. (2.12) and (2.13), in one pass forward in time.
 
     Arguments as ``lib.bptt.gradients`` (without truncation). Returns ``(H, grads)`` with grads
     for w_vv, w_vx, theta_v, v0, w_ov and theta_o.
@@ -57,7 +57,7 @@ def gradients(x, y, params, g="tanh", g_out="linear"):
         H += 0.5 * float(np.sum(E * E))
         eps = E * out.g_prime(b_out)            # -dH/db^(o)(t), eq. (2.7)
         e = eps @ w_ov                          # -dH/dV(t) through the outputs at time t
-        for name, s in sens.items():            # eq. (2.14): this time step's share
+        for name, s in sens.items():            # eq. (2.13): this time step's share
             per_seq[name] -= np.einsum("bk,bka->ba", e, s)
         grads["w_ov"] -= eps.T @ V
         grads["theta_o"] += eps.sum(axis=0)

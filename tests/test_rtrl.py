@@ -33,7 +33,7 @@ def test_rtrl_matches_finite_differences():
 
 
 def test_sensitivities_are_the_jacobian_of_the_state():
-    # run eq. (2.13) for w_vv by hand and compare p(T) with torch's Jacobian dV(T)/dw_vv
+    # run eq. (2.12) for w_vv by hand and compare p(T) with torch's Jacobian dV(T)/dw_vv
     x, _, p = problem(T=4, B=2, N=3)
     V, cache = rnn.rnn_forward(x, p["w_vv"], p["w_vx"], p["theta_v"], v0=p["v0"])
     B, N = 2, 3
