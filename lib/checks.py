@@ -101,7 +101,11 @@ def check_latch(w_vv, w_vx, theta_v, hold=1000):
 def check_gru_step(gru_step):
     """Exercise: ``gru_step(V_prev, x_t, params)`` computes one step of eqs. (9.30a-d), reset gate
     before the product (eq. 9.30c), g = tanh. Shapes: V_prev (B, N), x_t (B, K), params as in
-    ``lib.gru`` (w_zx, w_zv, theta_z, w_rx, w_rv, theta_r, w_hx, w_hv, theta_h) -> (B, N)."""
+    ``lib.gru`` (w_zx, w_zv, theta_z, w_rx, w_rv, theta_r, w_hx, w_hv, theta_h) -> (B, N).
+
+    A result that matches one of the two classic mistakes (the flipped update rule, the reset gate
+    after the product) fails with a message that names the mistake.
+    """
     from . import gru
     B, N, K = 3, 4, 2
     params = gru.init_params(N, K, "before", seed=7, scale=1.0)
@@ -109,8 +113,34 @@ def check_gru_step(gru_step):
     x, v0 = rng.standard_normal((1, B, K)), rng.standard_normal((B, N))
     expected = gru.gru_forward(x, params, v0)[0][1]
     got = _call(gru_step, v0, x[0], {k: v.copy() for k, v in params.items()})
+    _hint_gru_step(got, expected, v0, x[0], params)
     _compare("gru_step(...)", got, expected)
     print(f"✓ gru_step matches eqs. (9.30a-d) on a random batch (B={B}, N={N}, K={K}).")
+
+
+def _hint_gru_step(got, expected, V, x, p):
+    """Fail with a named hint if ``got`` is one of the classic wrong GRU steps."""
+    try:
+        got = np.asarray(got, dtype=float)
+    except (TypeError, ValueError):
+        return
+    if got.shape != expected.shape:
+        return
+    from .gru import sigmoid
+    z = sigmoid(x @ p["w_zx"].T + V @ p["w_zv"].T - p["theta_z"])
+    r = sigmoid(x @ p["w_rx"].T + V @ p["w_rv"].T - p["theta_r"])
+    a_h = x @ p["w_hx"].T - p["theta_h"]
+    h_before, h_after = np.tanh(a_h + (r * V) @ p["w_hv"].T), np.tanh(a_h + r * (V @ p["w_hv"].T))
+    flipped = ("the update rule is flipped: with eq. (9.30d) an update gate near 1 keeps the old "
+               "state, V(t) = (1 - z) * h + z * V_prev, not z * h + (1 - z) * V_prev")
+    after = ("the reset gate is applied after the product (torch.nn.GRU's placement): eq. (9.30c) "
+             "resets the old state first, (r * V_prev) @ w_hv.T, not r * (V_prev @ w_hv.T)")
+    hints = [(z * h_before + (1 - z) * V, flipped),
+             ((1 - z) * h_after + z * V, after),
+             (z * h_after + (1 - z) * V, f"two mistakes: {flipped}; and {after}")]
+    for wrong, hint in hints:
+        if np.allclose(got, wrong, atol=1e-10) and not np.allclose(wrong, expected, atol=1e-10):
+            _fail(f"gru_step(...) does not match eqs. (9.30a-d): {hint}.")
 
 
 def check_bptt_step(bptt_step):

@@ -72,8 +72,11 @@ def test_gru_step_passes_the_equations(capsys):
 
 
 @pytest.mark.parametrize("step, message", [
-    (lambda V, x, p: book_gru_step(V, x, p, flip=True), "at index"),          # the flipped z convention
-    (lambda V, x, p: book_gru_step(V, x, p, reset_after=True), "at index"),   # reset after the product
+    (lambda V, x, p: book_gru_step(V, x, p, flip=True), "the update rule is flipped: .*near 1 keeps"),
+    (lambda V, x, p: book_gru_step(V, x, p, reset_after=True),
+     r"reset gate is applied after the product .*\(r \* V_prev\) @ w_hv.T"),
+    (lambda V, x, p: book_gru_step(V, x, p, flip=True, reset_after=True), "two mistakes: .*flipped.*after"),
+    (lambda V, x, p: book_gru_step(V, x, p) + 1e-3, r"at index \(\d, \d\) expected"),   # any other error
     (lambda V, x, p: V[:, :2], r"expected shape \(3, 4\), got \(3, 2\)"),
     (lambda V, x, p: p["w_zx"], r"expected shape \(3, 4\), got \(4, 2\)"),
     (lambda V, x, p: p["missing"], "raised KeyError"),

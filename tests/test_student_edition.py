@@ -235,6 +235,31 @@ def test_the_edition_holds_every_chapter_and_what_they_import(edition):
     for path in (ROOT / "lib").glob("*.py"):
         assert (edition / "lib" / path.name).read_text() == path.read_text()
     assert (edition / "requirements.txt").read_text() == (ROOT / "requirements.txt").read_text()
+    for path in (ROOT / "chapters" / "data").glob("*"):
+        assert (edition / "chapters" / "data" / path.name).read_bytes() == path.read_bytes()
+
+
+def test_chapter_5_of_the_edition_reads_its_results_without_the_network(edition):
+    # lib.horizon.load_results fetches the results file from the book's repository only where it
+    # is missing; the edition carries it. Run the chapter's setup cells with the edition's own lib
+    # first on the path and every URL unreachable, then check that the results were read.
+    name = "05_memory_horizon.ipynb"
+    student = read(edition / "chapters" / name)
+    first_section = next(i for i, c in enumerate(student.cells)
+                         if c.cell_type == "markdown" and re.search(r"^## ", c.source, re.M))
+    offline = nbformat.v4.new_code_cell(
+        f"import sys, urllib.request\nsys.path.insert(0, {str(edition)!r})\n"
+        "def unreachable(*args, **kwargs):\n    raise OSError('no network in this test')\n"
+        "urllib.request.urlopen = unreachable")
+    probe = nbformat.v4.new_code_cell(
+        "import lib\n"
+        f"assert lib.__file__.startswith({str(edition)!r}), lib.__file__\n"
+        "assert len(results['runs']) == len(horizon.cells())")
+    student.cells = ([offline] + [c for c in student.cells[:first_section] if c.cell_type == "code"]
+                     + [probe])
+    errors = run_cells(student, range(len(student.cells)), edition / "chapters")
+    failed = {i: (e.ename, e.evalue) for i, e in errors.items() if e is not None}
+    assert not failed, f"{name} in the student edition, offline: {failed}"
 
 
 @pytest.mark.parametrize("path", CHAPTERS, ids=IDS)

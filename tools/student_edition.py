@@ -6,6 +6,8 @@ OUTDIR defaults to _build/student; the notebooks default to chapters/*.ipynb. Th
 that can be handed out as it is:
 
     OUTDIR/chapters/*.ipynb    the chapters, without outputs, solutions or hidden stub cells
+    OUTDIR/chapters/data/      the data the chapters read (Chapter 5's results file), so that the
+                               edition runs offline
     OUTDIR/lib/, pyproject.toml, requirements.txt, runtime.txt, README.md
                                the library the chapters import, installable with `pip install -e .`
 
@@ -41,6 +43,9 @@ DEFAULT_OUTDIR = ROOT / "_build" / "student"
 # written into OUTDIR so that a later run may replace the folder, and never a folder it did not write
 STAMP = ".student-edition"
 COPIED = ["lib", "pyproject.toml", "requirements.txt", "runtime.txt"]
+# the chapters' data, copied into OUTDIR/chapters: lib.horizon.load_results reads the file there and
+# would otherwise fetch it from the book's repository, which needs the network
+DATA = "chapters/data"
 # folders whose files the tests and the book pick up: the edition must not be written inside them
 SOURCES = ["chapters", "lib", "tests", "tools"]
 # tags that hide a cell's code in the rendered book; a student must see the cell they write in
@@ -302,6 +307,8 @@ def write_edition(outdir, notebooks):
             shutil.copy2(source, outdir / name)
     (outdir / "README.md").write_text(README)
     (outdir / "chapters").mkdir()
+    if (ROOT / DATA).is_dir():
+        shutil.copytree(ROOT / DATA, outdir / DATA, ignore=shutil.ignore_patterns(".*"))
     written = []
     for name, nb in editions.items():
         nbformat.write(nb, outdir / "chapters" / name)
