@@ -70,7 +70,8 @@ def check_latch(w_vv, w_vx, theta_v, hold=1000):
     """Exercise: one tanh unit with inputs (set, reset) that stores a bit.
 
     A pulse x = (1, 0) must drive V above +0.5 and a pulse x = (0, 1) below -0.5, and V must stay
-    there for ``hold`` steps of zero input. Shapes: w_vv (1, 1), w_vx (1, 2), theta_v (1,).
+    there for ``hold`` steps of zero input. The exercise asks for a smaller self-weight than the
+    chapter's 2, so w_vv >= 2 fails too. Shapes: w_vv (1, 1), w_vx (1, 2), theta_v (1,).
     """
     w_vv, w_vx, theta_v = (_as_numbers(name, a) for name, a in
                            (("w_vv", w_vv), ("w_vx", w_vx), ("theta_v", theta_v)))
@@ -95,7 +96,12 @@ def check_latch(w_vv, w_vx, theta_v, hold=1000):
                   + ("The pulse does not move V far enough." if bad == t else
                      "The stored bit leaks away: with no input, V = g(w V - theta) needs a stable "
                      "fixed point on each side."))
-    print(f"✓ the latch works: set and reset, each value held for {hold} steps.")
+    if w_vv[0, 0] >= 2:
+        _fail(f"the latch works, but with self-weight {w_vv[0, 0]:g}: the chapter's own latch uses 2. "
+              "The exercise asks how small the self-weight can be: try smaller ones.")
+    print(f"✓ the latch works with self-weight {w_vv[0, 0]:.3g}: set and reset, each held for "
+          f"{hold} steps\n  (the smallest possible is 2 artanh(0.5) = {2 * np.arctanh(0.5):.3f}, "
+          "at theta = 0).")
 
 
 def check_gru_step(gru_step):

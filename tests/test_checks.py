@@ -36,16 +36,26 @@ def test_a_stub_is_reported_as_not_written():
         checks.check_rnn_step(rnn_step)
 
 
-def test_latch_passes_the_text_weights(capsys):
-    checks.check_latch(np.array([[2.0]]), np.array([[3.0, -3.0]]), np.zeros(1))
-    assert "✓ the latch works" in capsys.readouterr().out
+def test_latch_passes_a_small_self_weight_and_names_the_minimum(capsys):
+    checks.check_latch(np.array([[1.15]]), np.array([[2.0, -2.0]]), np.zeros(1))
+    assert "✓ the latch works with self-weight 1.15" in capsys.readouterr().out
+
+
+def test_latch_refuses_the_chapters_own_self_weight():
+    with pytest.raises(checks.SelfCheckFailed, match="the chapter's own latch uses 2"):
+        checks.check_latch(np.array([[2.0]]), np.array([[3.0, -3.0]]), np.zeros(1))
+
+
+def test_latch_just_below_the_minimum_leaks():
+    with pytest.raises(checks.SelfCheckFailed, match="leaks away"):
+        checks.check_latch(np.array([[1.09]]), np.array([[2.0, -2.0]]), np.zeros(1))
 
 
 @pytest.mark.parametrize("w_vv, w_vx, theta, message", [
     ([[0.5]], [[3.0, -3.0]], [0.0], "leaks away"),
-    ([[2.0]], [[0.1, -0.1]], [0.0], "does not move V far enough"),
-    ([[2.0]], [[-3.0, 3.0]], [0.0], "after the set pulse"),
-    ([[2.0]], [3.0, -3.0], [0.0], r"w_vx: expected shape \(1, 2\)"),
+    ([[1.5]], [[0.1, -0.1]], [0.0], "does not move V far enough"),
+    ([[1.5]], [[-3.0, 3.0]], [0.0], "after the set pulse"),
+    ([[1.5]], [3.0, -3.0], [0.0], r"w_vx: expected shape \(1, 2\)"),
     ([[np.nan]], [[3.0, -3.0]], [0.0], "NaN"),
     ("two", [[3.0, -3.0]], [0.0], "w_vv: expected an array of numbers, got str"),
     (None, [[3.0, -3.0]], [0.0], "w_vv is None: not set yet"),
