@@ -99,9 +99,8 @@ def check_latch(w_vv, w_vx, theta_v, hold=1000):
     if w_vv[0, 0] >= 2:
         _fail(f"the latch works, but with self-weight {w_vv[0, 0]:g}: the chapter's own latch uses 2. "
               "The exercise asks how small the self-weight can be: try smaller ones.")
-    print(f"✓ the latch works with self-weight {w_vv[0, 0]:.3g}: set and reset, each held for "
-          f"{hold} steps\n  (the smallest possible is 2 artanh(0.5) = {2 * np.arctanh(0.5):.3f}, "
-          "at theta = 0).")
+    print(f"✓ the latch works with self-weight {w_vv[0, 0]:.3g}: each bit held {hold} steps\n"
+          f"  (the smallest possible is 2 artanh(0.5) = {2 * np.arctanh(0.5):.3f}, at theta = 0).")
 
 
 def check_gru_step(gru_step):
