@@ -1,4 +1,5 @@
 import os
+import pathlib
 import sys
 
 import matplotlib
@@ -15,16 +16,29 @@ _runs = None
 
 
 def pytest_collection_modifyitems(session, config, items):
-    """The portability tests go last: they wait for the runs that the rest of the session overlaps."""
+    """The portability tests go last: they wait for the runs that the rest of the session overlaps.
+    With them, the chapters of portability.NATIVE_IN_BACKGROUND are checked natively in the
+    background, so the main session leaves them out."""
     late = [item for item in items if _portability(item)]
-    items[:] = [item for item in items if item not in late] + late
+    native = []
+    if late:
+        moved = {path.resolve() for path in portability.NATIVE_IN_BACKGROUND}
+        native = [item for item in items if pathlib.Path(str(item.path)).resolve() in moved]
+        config.hook.pytest_deselected(items=native)
+    items[:] = [item for item in items if item not in late and item not in native] + late
 
 
 def pytest_collection_finish(session):
     """Start the chapters on the other float paths now, if this session tests portability."""
     global _runs
-    if any(_portability(item) for item in session.items):
+    if not session.config.option.collectonly and any(_portability(item) for item in session.items):
         _runs = portability.Runs().start()
+
+
+def pytest_sessionfinish(session):
+    """No chapter run outlives the session (one stopped early, e.g. by -x or Ctrl-C)."""
+    if _runs is not None:
+        _runs.stop()
 
 
 def _portability(item):

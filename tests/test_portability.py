@@ -1,4 +1,5 @@
-"""Every chapter gives the same compared outputs on other floating-point code paths (portability.py).
+"""Every chapter gives the same compared outputs on other floating-point code paths (portability.py),
+and the chapters whose native nbval run was moved to the background give their stored outputs.
 
 The runs start in the background as soon as the tests are collected (conftest.py) and these tests,
 which pytest runs last, wait for them. A failure shows nbval's report of the cell that differed.
@@ -12,7 +13,7 @@ from portability import PATHS
 def test_the_chapters_agree_on_another_float_path(name, portability_runs):
     code, log = portability_runs.wait(name)
     report = log.read_text()
-    settings = " ".join(f"{k}={v}" for k, v in PATHS[name].items())
+    settings = " ".join(f"{k}={v}" for k, v in PATHS[name].items()) or "the native float path"
     assert code == 0, f"the chapters under {settings} differ from their stored outputs:\n{report[-6000:]}"
     # nbval passes an empty notebook silently: every chapter must really have run
     assert " passed" in report and "no tests ran" not in report, report[-2000:]

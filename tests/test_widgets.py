@@ -7,7 +7,9 @@ from lib import plots, widgets
 
 
 @pytest.mark.parametrize("structure", widgets.STRUCTURES)
-@pytest.mark.parametrize("scale", [0.0, 0.05, 1.0, 3.0])
+# the slider's ends, 0 and 3, are drawn for every structure and activation by
+# test_explorer_redraws_at_every_extreme; here a tiny scale and the edge of stability
+@pytest.mark.parametrize("scale", [0.05, 1.0])
 @pytest.mark.parametrize("g", ["tanh", "linear"])
 def test_plot_survives_the_extreme_settings(structure, scale, g):
     with warnings.catch_warnings():
