@@ -29,6 +29,16 @@ def _as_numbers(name, value):
         _fail(f"{name}: expected an array of numbers, got {type(value).__name__}")
 
 
+def _shaped_like(got, expected):
+    """``got`` as a float array if it has ``expected``'s shape, else None: the hints compare only
+    such arrays with the known mistakes, and the comparison after them reports anything else."""
+    try:
+        got = np.asarray(got, dtype=float)
+    except (TypeError, ValueError):
+        return None
+    return got if got.shape == np.shape(expected) else None
+
+
 def _call(fn, *args):
     """Call the student's function, turning an exception inside it into a readable failure."""
     if not callable(fn):
@@ -125,11 +135,8 @@ def check_gru_step(gru_step):
 
 def _hint_gru_step(got, expected, V, x, p):
     """Fail with a named hint if ``got`` is one of the classic wrong GRU steps."""
-    try:
-        got = np.asarray(got, dtype=float)
-    except (TypeError, ValueError):
-        return
-    if got.shape != expected.shape:
+    got = _shaped_like(got, expected)
+    if got is None:
         return
     from .gru import sigmoid
     z = sigmoid(x @ p["w_zx"].T + V @ p["w_zv"].T - p["theta_z"])
@@ -175,11 +182,8 @@ def check_bptt_step(bptt_step):
               "multiply by w_vv itself, Delta_next @ w_vv, not by its transpose"),
              (e[1] + Delta[2] @ p["w_vv"], "the factor g'(b_i(t)) = 1 - tanh(b_i(t))^2 is missing"),
              (g_prime * (-e[1] + Delta[2] @ p["w_vv"]), "check the sign of e_t")]
-    try:
-        got_arr = np.asarray(got, dtype=float)
-    except (TypeError, ValueError):
-        got_arr = None
-    if got_arr is not None and got_arr.shape == Delta[1].shape:
+    got_arr = _shaped_like(got, Delta[1])
+    if got_arr is not None:
         for wrong, hint in hints:
             if np.allclose(got_arr, wrong, atol=1e-10) and not np.allclose(wrong, Delta[1], atol=1e-10):
                 _fail(f"bptt_step(...) does not match eq. (2.10): {hint}.")
@@ -220,11 +224,8 @@ def check_backprop_states(backprop_states):
 
 
 def _hint_backprop_states(got, expected, w_vv, g_prime, dV_T):
-    try:
-        got = np.asarray(got, dtype=float)
-    except (TypeError, ValueError):
-        return
-    if got.shape != expected.shape:
+    got = _shaped_like(got, expected)
+    if got is None:
         return
     T = g_prime.shape[0]
     wrong = {"reversed": expected[::-1], "no_g": np.empty_like(expected), "w": np.empty_like(expected)}
