@@ -79,6 +79,9 @@ def main(chapters):
         for chapter in chapters:
             work = tmp / chapter.stem
             work.mkdir()
+            # each chapter starts as a fresh Colab runtime does: without the book's package
+            subprocess.run([str(python), "-m", "pip", "uninstall", "--quiet", "--yes", "rnnbook"],
+                           capture_output=True)
             probe = subprocess.run([str(python), "-c", "import lib"], cwd=work, capture_output=True)
             if probe.returncode == 0:
                 sys.exit("lib is importable before the chapter installs it: the check would prove nothing")
