@@ -157,3 +157,16 @@ def test_load_results_fetches_the_file_when_it_is_not_there(tmp_path):
     source = tmp_path / "published.json"
     horizon.save_results({"runs": [1, 2.5]}, source)
     assert horizon.load_results(tmp_path / "missing.json", url=source.as_uri()) == {"runs": [1, 2.5]}
+
+
+def test_results_beside_a_chapter_are_read_without_the_network(tmp_path, monkeypatch):
+    """Installed without the book's folders, the library reads data/ of the chapter's folder."""
+    (tmp_path / "data").mkdir()
+    (tmp_path / "data" / horizon.RESULTS.name).write_text('{"runs": []}')
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(horizon, "RESULTS", tmp_path / "absent" / horizon.RESULTS.name)
+
+    def offline(*args, **kwargs):
+        raise AssertionError("the network was used")
+    monkeypatch.setattr(horizon.urllib.request, "urlopen", offline)
+    assert horizon.load_results(horizon.RESULTS) == {"runs": []}
