@@ -2,8 +2,13 @@ import os
 import pathlib
 import sys
 
-import matplotlib
-import pytest
+# One thread for numpy, torch and every notebook kernel, as `make test` sets it: the stored outputs
+# were made so, and on two cores the background runs and a second thread would fight over them.
+for _name in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
+    os.environ.setdefault(_name, "1")
+
+import matplotlib  # noqa: E402  (after the thread counts, which numpy reads when it loads)
+import pytest  # noqa: E402
 
 # Tests draw figures without a screen.
 matplotlib.use("Agg")
