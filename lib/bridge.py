@@ -1,9 +1,9 @@
 """The book's GRU learning rule inside torch: eqs. (9.30a-d) as a Function.
 
-``lib.gru`` computes the forward pass of eqs. (9.30a-d) and, by
+``rnnbook.gru`` computes the forward pass of eqs. (9.30a-d) and, by
 backpropagation through time, their gradients, in numpy. Wrapped as a
 ``torch.autograd.Function`` they stand in for torch's own differentiation:
-``NumpyGRU`` is a module that torch optimisers and ``lib.train`` use like any
+``NumpyGRU`` is a module that torch optimisers and ``rnnbook.train`` use like any
 other, while every gradient it delivers is computed by ``gru.gru_backward``.
 Training it shows that the learning rule does not only match autograd on one
 batch: it learns. CPU only; imports torch.
@@ -42,7 +42,7 @@ class GRUFunction(torch.autograd.Function):
 
 class NumpyGRU(BookGRU):
     """``reference.BookGRU`` (the same parameters, names and initialisation)
-    whose forward and backward passes are lib.gru's, through GRUFunction.
+    whose forward and backward passes are rnnbook.gru's, through GRUFunction.
     Inputs (T, B, K) on the CPU; returns V(1..T) of shape (T, B, N)."""
 
     def forward(self, x):

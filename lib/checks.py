@@ -116,7 +116,7 @@ def check_latch(w_vv, w_vx, theta_v, hold=1000):
 def check_gru_step(gru_step):
     """Exercise: ``gru_step(V_prev, x_t, params)`` computes one step of eqs. (9.30a-d), reset gate
     before the product (eq. 9.30c), g = tanh. Shapes: V_prev (B, N), x_t (B, K), params as in
-    ``lib.gru`` (w_zx, w_zv, theta_z, w_rx, w_rv, theta_r, w_hx, w_hv, theta_h) -> (B, N).
+    ``rnnbook.gru`` (w_zx, w_zv, theta_z, w_rx, w_rv, theta_r, w_hx, w_hv, theta_h) -> (B, N).
 
     A result that matches one of the two classic mistakes (the flipped update rule, the reset gate
     after the product) fails with a message that names the mistake.
@@ -160,7 +160,7 @@ def check_bptt_step(bptt_step):
     Delta_i(t) = g'(b_i(t)) [e_i(t) + sum_j Delta_j(t+1) w_ji], with g = tanh. Shapes: Delta_next
     = Delta(t+1), e_t = -dH/dV(t) through the outputs, b_t = b(t), all (B, N); w_vv (N, N) -> (B, N).
 
-    Checks one step against ``lib.bptt``, then runs the student's step backwards through a whole
+    Checks one step against ``rnnbook.bptt``, then runs the student's step backwards through a whole
     sequence and compares the gradients it gives with finite differences.
     """
     from . import bptt, gradcheck

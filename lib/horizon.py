@@ -8,7 +8,7 @@ read the results file, ``same_result`` compares a rerun of a cell with its store
 measured tolerances, and ``summary`` and ``wilson_interval`` condense the results. From the
 repository root,
 
-    python -m lib.horizon            (options: --jobs 2, --out PATH)
+    python -m rnnbook.horizon            (options: --jobs 2, --out PATH)
 
 runs the full grid on one thread per process and writes ``chapters/data/horizon_results.json``,
 the file Chapter 5 plots. The functions that read and summarise results need numpy only; those
@@ -284,7 +284,7 @@ def _reported(record, report):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(prog="python -m lib.horizon", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m rnnbook.horizon", description=__doc__.split("\n\n")[0])
     parser.add_argument("--jobs", type=int, default=1, help="processes, one thread each (default 1)")
     parser.add_argument("--out", default=str(RESULTS), help=f"results file (default {RESULTS})")
     args = parser.parse_args(argv)

@@ -15,7 +15,7 @@ def as_tensor(a, requires_grad=False):
 
 
 def rnn_forward(x, w_vv, w_vx, theta_v, v0=None, g="tanh"):
-    """Eq. (1.1) in torch: V(t) = g(w_vv V(t-1) + w_vx x(t) - theta_v). Shapes as ``lib.rnn.rnn_forward``.
+    """Eq. (1.1) in torch: V(t) = g(w_vv V(t-1) + w_vx x(t) - theta_v). Shapes as ``rnnbook.rnn.rnn_forward``.
 
     Returns V of shape (T+1, B, N) as a tensor (a stack, so autograd sees every step).
     """
@@ -31,7 +31,7 @@ def output_forward(V, w_ov, theta_o, g="linear"):
 
 
 def gru_forward(x, params, v0=None, variant="before", g="tanh"):
-    """Eqs. (9.30a-d) in torch, for both reset placements. Shapes as ``lib.gru.gru_forward``.
+    """Eqs. (9.30a-d) in torch, for both reset placements. Shapes as ``rnnbook.gru.gru_forward``.
 
     ``params`` maps the book's names (w_zx, ..., theta_hv) to float64 tensors. Returns V (T+1, B, N).
     """
@@ -105,8 +105,8 @@ class BookGRU(torch.nn.Module):
 
     ``forward(x)`` maps inputs (T, B, K) to the states V(1..T) of shape (T, B, N), starting from
     V(0) = 0, like ``torch.nn.GRU``. Parameters carry the book's names and are initialised as
-    ``lib.gru.init_params`` does (torch.nn.GRU's uniform range), with ``z_bias`` raising the update
-    gate's bias. ``params()`` returns them as numpy arrays for ``lib.gru``.
+    ``rnnbook.gru.init_params`` does (torch.nn.GRU's uniform range), with ``z_bias`` raising the update
+    gate's bias. ``params()`` returns them as numpy arrays for ``rnnbook.gru``.
     """
 
     def __init__(self, K, N, variant="before", seed=0, z_bias=0.0, dtype=torch.float32):
@@ -146,7 +146,7 @@ def energy(O, y):
 
 
 def sequence_energy(x, y, params, g="tanh", g_out="linear"):
-    """H of a sequence problem in torch, the forward half of ``lib.bptt.gradients``.
+    """H of a sequence problem in torch, the forward half of ``rnnbook.bptt.gradients``.
 
     ``params`` maps w_vv, w_vx, theta_v, w_ov, theta_o and optionally v0 to float64 tensors.
     """
@@ -155,7 +155,7 @@ def sequence_energy(x, y, params, g="tanh", g_out="linear"):
 
 
 def truncated_energy(x, y, params, tau, g="tanh", g_out="linear"):
-    """H on the graph of truncated BPTT (``lib.bptt.truncated_errors``), in torch.
+    """H on the graph of truncated BPTT (``rnnbook.bptt.truncated_errors``), in torch.
 
     The output at time t is recomputed from the state V(t - tau), detached from its past (a
     constant), or from v0 when t <= tau. The value equals H; autograd through it gives the
@@ -190,7 +190,7 @@ def steady_state_energy(x, y, params, n_iter, g="tanh", g_out="linear"):
 
 def rnn_params_from_torch(module):
     """Read a one-layer tanh ``torch.nn.RNN`` into the book's names (numpy float64):
-    w_vv = W_hh, w_vx = W_ih and theta_v = -(b_ih + b_hh), for ``lib.rnn.rnn_forward``."""
+    w_vv = W_hh, w_vx = W_ih and theta_v = -(b_ih + b_hh), for ``rnnbook.rnn.rnn_forward``."""
     if (not isinstance(module, torch.nn.RNN) or module.num_layers != 1 or module.bidirectional
             or module.nonlinearity != "tanh" or not module.bias or module.batch_first):
         raise ValueError("module: expected a one-layer, unidirectional, time-major torch.nn.RNN "

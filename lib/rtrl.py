@@ -5,7 +5,7 @@ a of the recurrent layer (the entries of w_vv, w_vx, theta_v and v0) along with 
 adds the contribution of each time step to the gradient as soon as that step's output error is
 known. No history is stored, so it can learn online; the price is O(N^3) numbers per sequence
 for the sensitivities to w_vv and O(N^4) operations per step, against O(T N) numbers and O(N^2)
-operations per step for BPTT. The gradient is the same as BPTT's (``lib.bptt.gradients``).
+operations per step for BPTT. The gradient is the same as BPTT's (``rnnbook.bptt.gradients``).
 """
 import numpy as np
 
@@ -30,7 +30,7 @@ def rtrl_step(p, g_prime, w_vv, db):
 def gradients(x, y, params, g="tanh", g_out="linear"):
     """H and all its gradients by RTRL, eqs. (2.12) and (2.13), in one pass forward in time.
 
-    Arguments as ``lib.bptt.gradients`` (without truncation). Returns ``(H, grads)`` with grads
+    Arguments as ``rnnbook.bptt.gradients`` (without truncation). Returns ``(H, grads)`` with grads
     for w_vv, w_vx, theta_v, v0, w_ov and theta_o.
     """
     p = network_args(x, y, params)

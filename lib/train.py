@@ -1,4 +1,4 @@
-"""A small torch training loop for the sequence tasks of ``lib.tasks``: Adam, optional
+"""A small torch training loop for the sequence tasks of ``rnnbook.tasks``: Adam, optional
 gradient-norm clipping, early stopping, seeded, on the CPU unless a GPU is asked for.
 
 Training uses torch autograd in float32 (the library's numpy code is for checking the equations;

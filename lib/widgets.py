@@ -126,7 +126,7 @@ def dynamics_explorer(T=60):
 
 
 GRADIENT_ACTIVATIONS = ("tanh", "sigmoid", "linear")
-COLOR_TYPICAL = "#D55E00"       # the second colour of lib.plots.COLORS
+COLOR_TYPICAL = "#D55E00"       # the second colour of rnnbook.plots.COLORS
 # the lag plot as wide as it was beside the eigenvalues' square; both legends go below the
 # panels, where no line of any setting runs through them
 GRADIENT_LAYOUT = {"figsize": (WIDTH, 4.3), "width_ratios": [1.5, 1]}

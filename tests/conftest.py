@@ -1,6 +1,5 @@
 import os
 import pathlib
-import sys
 
 # One thread for numpy, torch and every notebook kernel, as `make test` sets it: the stored outputs
 # were made so, and on two cores the background runs and a second thread would fight over them.
@@ -12,8 +11,6 @@ import pytest  # noqa: E402
 
 # Tests draw figures without a screen.
 matplotlib.use("Agg")
-# The repository root, so that `import lib` works even before `pip install -e .`.
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 import portability  # noqa: E402  (tests/portability.py)
 

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from lib import activations
+from rnnbook import activations
 
 
 @pytest.mark.parametrize("name", sorted(activations.ACTIVATIONS))

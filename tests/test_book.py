@@ -8,11 +8,13 @@ import base64
 import json
 import pathlib
 import re
+import subprocess
+import sys
 
 import pytest
 import yaml
 
-from lib import plots
+from rnnbook import plots
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 CHAPTERS = sorted((ROOT / "chapters").glob("*.ipynb"))
@@ -159,12 +161,43 @@ def test_nbval_markers_carry_a_reason(path):
                     f"{path.name} cell {i}: put the reason for {line.strip()} on the next line"
 
 
+def release():
+    """The book's release, v<version of pyproject.toml>: the tag the chapters install in Colab."""
+    return "v" + re.search(r'^version = "([0-9.]+)"$', (ROOT / "pyproject.toml").read_text(), re.M).group(1)
+
+
 def expected_colab_cell():
-    url = CONFIG["repository"]["url"]
-    return ("# Colab only: install the book's library from its repository (Colab's torch and numpy stay as they are).\n"
-            "import sys\n\n"
+    url, tag = CONFIG["repository"]["url"], release()
+    return (f"# Colab only: install the book's library, release {tag} (Colab's torch and numpy stay as they are).\n"
+            "import subprocess\nimport sys\n\n"
             'if "google.colab" in sys.modules:\n'
-            f'    %pip install --quiet --no-deps "rnnbook @ git+{url}@{CONFIG["repository"]["branch"]}"')
+            "    install = subprocess.run(\n"
+            '        [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps",\n'
+            f'         "rnnbook @ git+{url}@{tag}"],\n'
+            "        capture_output=True, text=True)\n"
+            "    if install.returncode != 0:\n"
+            '        raise RuntimeError("Could not install the book\'s library (rnnbook "\n'
+            f'                           "{tag}) from GitHub. pip said:\\n" + install.stderr)')
+
+
+def test_the_workflow_runs_what_ci_runs():
+    # one definition of CI: the GitHub workflow calls .ci/run and restates none of its commands
+    steps = yaml.safe_load((ROOT / ".github" / "workflows" / "book.yml").read_text())["jobs"]["build"]["steps"]
+    commands = [step["run"].strip() for step in steps if "run" in step]
+    assert commands == [".ci/run"], commands
+
+
+def test_the_colab_cell_stops_when_the_install_fails(tmp_path):
+    # in a stand-in Colab whose install cannot succeed (a repository that does not exist), the
+    # first cell must stop the notebook with a message, not let the next cell fail on the import
+    source = expected_colab_cell().replace(f"git+{CONFIG['repository']['url']}",
+                                           f"git+file://localhost{tmp_path.as_posix()}/missing")
+    code = ("import sys, types\nsys.modules['google.colab'] = types.ModuleType('google.colab')\n"
+            + source.replace("%pip", "#"))
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=tmp_path)
+    assert done.returncode != 0
+    assert "RuntimeError: Could not install the book's library (rnnbook " + release() in done.stderr
+    assert "pip said:" in done.stderr and "missing" in done.stderr
 
 
 @pytest.mark.parametrize("path", CHAPTERS, ids=lambda p: p.name)
@@ -197,7 +230,7 @@ def png_inches(png):
     return width / (per_metre * 0.0254) if per_metre else width / 100
 
 
-# lib.plots.MAX_FIGURE_PX at 100 dpi
+# rnnbook.plots.MAX_FIGURE_PX at 100 dpi
 MAX_FIGURE_INCHES = plots.MAX_FIGURE_PX / 100
 
 

@@ -4,7 +4,7 @@ import torch
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from lib import bptt, gradcheck, reference, rnn
+from rnnbook import bptt, gradcheck, reference, rnn
 
 NAMES = ("w_vv", "w_vx", "theta_v", "v0", "w_ov", "theta_o")
 

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import torch
 
-from lib import bridge, gru, reference, tasks, train
+from rnnbook import bridge, gru, reference, tasks, train
 
 
 @pytest.mark.parametrize("variant", gru.VARIANTS)

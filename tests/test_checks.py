@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from lib import checks
+from rnnbook import checks
 
 
 def good_step(V_prev, x_t, w_vv, w_vx, theta_v):

@@ -11,7 +11,7 @@ import sys
 
 import pytest
 
-from lib import claims
+from rnnbook import claims
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tools"))
@@ -28,7 +28,7 @@ def flat(text):
     return " ".join(text.split())
 
 
-# --- lib.claims itself --------------------------------------------------------------------------
+# --- rnnbook.claims itself --------------------------------------------------------------------------
 
 def test_a_claim_that_holds_is_silent_and_one_that_fails_says_which_sentence(capsys):
     claims.check("ch0-demo", True, "x = 1", says="x is one")
@@ -123,10 +123,10 @@ def test_every_glued_number_in_the_text_is_computed_and_every_computed_one_used(
 
 
 def test_raw_glue_is_only_that_of_lib_claims():
-    """Chapters glue through lib.claims (which works without myst-nb), never myst_nb directly."""
+    """Chapters glue through rnnbook.claims (which works without myst-nb), never myst_nb directly."""
     for path in CHAPTERS:
         for cell in load(path)["cells"]:
-            assert "myst_nb" not in "".join(cell["source"]), f"{path.name}: use lib.claims.glue"
+            assert "myst_nb" not in "".join(cell["source"]), f"{path.name}: use rnnbook.claims.glue"
 
 
 def test_the_claims_page_is_current():

@@ -4,7 +4,7 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from lib import diagnostics, reference, rnn
+from rnnbook import diagnostics, reference, rnn
 
 
 def trajectory(T=6, B=2, N=4, K=2, g="tanh", seed=0, scale=1.0, dtype=np.float64):

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from lib import gradcheck
+from rnnbook import gradcheck
 
 
 def quadratic(p):

@@ -4,7 +4,7 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from lib import gru, reference, rnn
+from rnnbook import gru, reference, rnn
 
 
 def problem(T=4, B=3, N=5, K=2, variant="before", seed=0, scale=0.8):

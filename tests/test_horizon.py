@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 import torch
 
-from lib import gru, horizon, reference, tasks, train
+from rnnbook import gru, horizon, reference, tasks, train
 
 STORED = horizon.load_results()
 CELL = ("gru", 10, 0)         # the fastest cell of the grid: solved after about a hundred steps
@@ -22,7 +22,7 @@ def one_thread():
 
 @pytest.fixture(scope="module")
 def script_run(tmp_path_factory):
-    """One cell of the grid computed by the script itself, `python -m lib.horizon`."""
+    """One cell of the grid computed by the script itself, `python -m rnnbook.horizon`."""
     out = tmp_path_factory.mktemp("horizon") / "results.json"
     threads = torch.get_num_threads()
     with pytest.MonkeyPatch.context() as patch:
@@ -34,7 +34,7 @@ def script_run(tmp_path_factory):
 
 
 def test_the_script_reproduces_a_stored_cell(script_run):
-    # the stored file was written by `python -m lib.horizon --jobs 2`; this run is in one process,
+    # the stored file was written by `python -m rnnbook.horizon --jobs 2`; this run is in one process,
     # perhaps on another CPU: the same result within the measured tolerances, not the same digits
     (live,) = script_run["runs"]
     stored = horizon.find_run(STORED, *CELL)

@@ -13,12 +13,12 @@ def test_numpy_modules_import_without_torch():
     assert {"rnn", "gru", "bptt", "checks"} <= set(numpy_modules)
     # sys.modules["torch"] = None makes every `import torch` fail, as on a machine without it
     code = ("import sys; sys.modules['torch'] = None\n"
-            + "".join(f"import lib.{name}\n" for name in numpy_modules))
+            + "".join(f"import rnnbook.{name}\n" for name in numpy_modules))
     result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
 
 
 def test_torch_modules_really_need_torch():
-    code = "import sys; sys.modules['torch'] = None\nimport lib.reference\n"
+    code = "import sys; sys.modules['torch'] = None\nimport rnnbook.reference\n"
     result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True)
     assert result.returncode != 0 and "torch" in result.stderr

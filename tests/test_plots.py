@@ -4,7 +4,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.patches import Circle
 
-from lib import plots
+from rnnbook import plots
 
 
 def test_unrolled_diagram_has_one_state_per_time_step():

@@ -4,7 +4,7 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from lib import reference, rnn
+from rnnbook import reference, rnn
 
 
 def problem(T=5, B=3, N=4, K=2, seed=0):

@@ -4,7 +4,7 @@ import torch
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from lib import bptt, gradcheck, reference, rnn, rtrl
+from rnnbook import bptt, gradcheck, reference, rnn, rtrl
 
 from test_bptt import NAMES, autograd, max_error, problem, torch_problem
 

@@ -240,20 +240,25 @@ def test_the_edition_holds_every_chapter_and_what_they_import(edition):
 
 
 def test_chapter_5_of_the_edition_reads_its_results_without_the_network(edition):
-    # lib.horizon.load_results fetches the results file from the book's repository only where it
+    # rnnbook.horizon.load_results fetches the results file from the book's repository only where it
     # is missing; the edition carries it. Run the chapter's setup cells with the edition's own lib
-    # first on the path and every URL unreachable, then check that the results were read.
+    # as the package and every URL unreachable, then check that the results were read.
     name = "05_memory_horizon.ipynb"
     student = read(edition / "chapters" / name)
     first_section = next(i for i, c in enumerate(student.cells)
                          if c.cell_type == "markdown" and re.search(r"^## ", c.source, re.M))
     offline = nbformat.v4.new_code_cell(
-        f"import sys, urllib.request\nsys.path.insert(0, {str(edition)!r})\n"
+        # the edition's lib/ as the package rnnbook, as `pip install -e .` in the edition maps it
+        "import importlib.util, sys, urllib.request\n"
+        f"spec = importlib.util.spec_from_file_location('rnnbook', {str(edition / 'lib' / '__init__.py')!r}, "
+        f"submodule_search_locations=[{str(edition / 'lib')!r}])\n"
+        "sys.modules['rnnbook'] = importlib.util.module_from_spec(spec)\n"
+        "spec.loader.exec_module(sys.modules['rnnbook'])\n"
         "def unreachable(*args, **kwargs):\n    raise OSError('no network in this test')\n"
         "urllib.request.urlopen = unreachable")
     probe = nbformat.v4.new_code_cell(
-        "import lib\n"
-        f"assert lib.__file__.startswith({str(edition)!r}), lib.__file__\n"
+        "import rnnbook\n"
+        f"assert rnnbook.__file__.startswith({str(edition)!r}), rnnbook.__file__\n"
         "assert len(results['runs']) == len(horizon.cells())")
     student.cells = ([offline] + [c for c in student.cells[:first_section] if c.cell_type == "code"]
                      + [probe])

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from lib import tasks
+from rnnbook import tasks
 
 
 @pytest.mark.parametrize("T", [2, 3, 7, 50])

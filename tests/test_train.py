@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import torch
 
-from lib import tasks, train
+from rnnbook import tasks, train
 
 ADDING = functools.partial(tasks.adding_problem, T=6, B=16)
 ECHO = functools.partial(tasks.delayed_echo, T=8, B=16, delay=1)

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from lib._validate import array_arg, choice, positive_int
+from rnnbook._validate import array_arg, choice, positive_int
 
 
 def test_sizes_are_shared_between_arguments():

@@ -3,7 +3,7 @@ import warnings
 import numpy as np
 import pytest
 
-from lib import plots, widgets
+from rnnbook import plots, widgets
 
 
 @pytest.mark.parametrize("structure", widgets.STRUCTURES)
@@ -26,7 +26,7 @@ def test_linear_rotation_remembers_exactly_rho_to_the_t():
 
 def test_tangent_gain_matches_a_finite_nudge():
     # the linearised gain must agree with the separation of two runs that start 1e-7 apart
-    from lib import rnn
+    from rnnbook import rnn
     w_vv = widgets.recurrent_weights("64 units, random", 0.8)
     run = widgets.simulate_dynamics("64 units, random", 0.8, T=10)
     rng = np.random.default_rng(1)

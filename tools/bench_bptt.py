@@ -11,7 +11,7 @@ import tracemalloc
 
 import numpy as np
 
-from lib import bptt, rtrl
+from rnnbook import bptt, rtrl
 
 B, K, M = 8, 2, 1
 
@@ -62,7 +62,7 @@ def bptt_vs_autograd(T, N, batch):
     """Seconds per gradient: numpy BPTT, autograd through the torch mirror (a Python loop over
     time, like the numpy code), and autograd through torch.nn.RNN (its loop in C++); float64."""
     import torch
-    from lib import reference
+    from rnnbook import reference
     x, y, p = problem(T, N, batch=batch)
     xt, yt = reference.as_tensor(x), reference.as_tensor(y)
 

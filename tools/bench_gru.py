@@ -1,4 +1,4 @@
-"""The numpy GRU (lib.gru) against torch.nn.GRU, forward + backward, and the GRU on the adding problem.
+"""The numpy GRU (rnnbook.gru) against torch.nn.GRU, forward + backward, and the GRU on the adding problem.
 
 Usage: python tools/bench_gru.py [--repeats 20]
 Measures, in one run and on one thread: the best-of-n wall time of ``gru_forward`` + ``gru_backward``
@@ -7,7 +7,7 @@ T = 100, N = 64, K = 64, in float64 and float32; the page faults per call; the F
 and the machine's rate for a 32x64 by 64x64 matrix product, to say how close to the arithmetic limit
 the numpy code is; and the wall time to reach test MSE < 0.01 on the adding problem at T = 100
 (N = 32, batch 64, lr 0.01, clipping at 1) for torch.nn.GRU, for the book's equations differentiated
-by torch (reference.BookGRU) and for the book's own learning rule, lib.gru's numpy forward and
+by torch (reference.BookGRU) and for the book's own learning rule, rnnbook.gru's numpy forward and
 backward passes inside torch's training loop (bridge.NumpyGRU).
 
 Why page faults: each call allocates some 20 MB of (T, B, N) arrays. With glibc's default settings
@@ -26,7 +26,7 @@ import time
 import numpy as np
 import torch
 
-from lib import bridge, gru, reference, tasks, train
+from rnnbook import bridge, gru, reference, tasks, train
 
 T, B, N, K = 100, 32, 64, 64
 

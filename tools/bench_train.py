@@ -1,4 +1,4 @@
-"""Wall time per training step of lib.train on the adding problem, for each cell and length T.
+"""Wall time per training step of rnnbook.train on the adding problem, for each cell and length T.
 
 Usage: python tools/bench_train.py [--device cuda] [--steps 200]
 Chapter 3 trains a tanh RNN (N = 32, batch 64) for up to 1500 steps at T = 10, 20 and 40; this
@@ -11,7 +11,7 @@ import time
 
 import torch
 
-from lib import tasks, train
+from rnnbook import tasks, train
 
 
 def time_per_step(cell, T, steps, device, N=32, B=64):

@@ -74,9 +74,9 @@ def prose(nb):
 def page():
     lines = ["# How the book checks itself", "",
              "Every number in a chapter's text that comes from an experiment is *glued*: the cell that",
-             "computes it hands it to the text (`lib.claims.glue`), so the prose and the outputs of the",
+             "computes it hands it to the text (`rnnbook.claims.glue`), so the prose and the outputs of the",
              "build cannot disagree. Every sentence about what an experiment or a figure shows is",
-             "*checked*: a hidden cell of the chapter (`lib.claims.check`) tests it on the data drawn, with",
+             "*checked*: a hidden cell of the chapter (`rnnbook.claims.check`) tests it on the data drawn, with",
              "a tolerance that holds on every CPU, and the tests fail when it stops holding. Both run",
              "whenever the tests re-run the chapters, natively and on two other floating-point code",
              "paths (`tests/portability.py`).", "",

@@ -5,10 +5,11 @@ Usage: python tools/colab_check.py [chapters/01_recurrence.ipynb ...]
 
 For each chapter, in a fresh virtual environment (with requirements.txt but not the book's own
 package: Colab brings torch, numpy, matplotlib and ipywidgets itself):
-- check that `import lib` fails there;
+- check that `import rnnbook` fails there;
 - copy the chapter to an empty folder (so nothing is imported from this checkout), put a cell in front
   that registers a stand-in `google.colab` module, and point the first cell's install at this
-  repository on disk (`git+file://localhost/<checkout>@<branch>`: the committed files, as Colab gets
+  repository on disk (`git+file://localhost/<checkout>@<release tag>`, or @HEAD before the release is
+  tagged: the committed files, as Colab gets
   them from GitHub) instead of the GitHub address;
 - execute it top to bottom and report the time. Any error stops it.
 
@@ -16,6 +17,7 @@ Takes a minute or two (the environment is created once). Not part of `make test`
 """
 import os
 import pathlib
+import re
 import shutil
 import subprocess
 import sys
@@ -47,16 +49,24 @@ def make_environment(folder):
     return python
 
 
+def release():
+    """The tag the chapters install in Colab: v<version of pyproject.toml>."""
+    return "v" + re.search(r'^version = "([0-9.]+)"$', (ROOT / "pyproject.toml").read_text(), re.M).group(1)
+
+
 def colab_copy(chapter, folder):
     """The chapter as Colab would run it, in `folder`; returns its path."""
     nb = nbformat.read(chapter, as_version=4)
     install = nb.cells[0]
-    remote = f"git+{CONFIG['repository']['url']}@{CONFIG['repository']['branch']}"
+    tag = release()
+    remote = f"git+{CONFIG['repository']['url']}@{tag}"
     if remote not in install.source:
         sys.exit(f"{chapter}: the first cell does not install {remote}")
+    # the release's tag when this checkout has it (what Colab installs), else the last commit
+    ref = tag if subprocess.run(["git", "rev-parse", "--verify", "--quiet", f"refs/tags/{tag}"],
+                                cwd=ROOT, capture_output=True).returncode == 0 else "HEAD"
     # pip's requirement parser wants a host in a file URL, hence localhost
-    install.source = install.source.replace(remote, f"git+file://localhost{ROOT.as_posix()}@"
-                                                    f"{CONFIG['repository']['branch']}")
+    install.source = install.source.replace(remote, f"git+file://localhost{ROOT.as_posix()}@{ref}")
     nb.cells.insert(0, nbformat.v4.new_code_cell(FAKE_COLAB))
     for cell in nb.cells:
         if cell.cell_type == "code":
@@ -82,9 +92,9 @@ def main(chapters):
             # each chapter starts as a fresh Colab runtime does: without the book's package
             subprocess.run([str(python), "-m", "pip", "uninstall", "--quiet", "--yes", "rnnbook"],
                            capture_output=True)
-            probe = subprocess.run([str(python), "-c", "import lib"], cwd=work, capture_output=True)
+            probe = subprocess.run([str(python), "-c", "import rnnbook"], cwd=work, capture_output=True)
             if probe.returncode == 0:
-                sys.exit("lib is importable before the chapter installs it: the check would prove nothing")
+                sys.exit("rnnbook is importable before the chapter installs it: the check would prove nothing")
             copy = colab_copy(chapter, work)
             start = time.perf_counter()
             run = subprocess.run([str(python), "-c", EXECUTE, str(copy), str(work)], cwd=work, env=env,

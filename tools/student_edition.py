@@ -43,7 +43,7 @@ DEFAULT_OUTDIR = ROOT / "_build" / "student"
 # written into OUTDIR so that a later run may replace the folder, and never a folder it did not write
 STAMP = ".student-edition"
 COPIED = ["lib", "pyproject.toml", "requirements.txt", "runtime.txt"]
-# the chapters' data, copied into OUTDIR/chapters: lib.horizon.load_results reads the file there and
+# the chapters' data, copied into OUTDIR/chapters: rnnbook.horizon.load_results reads the file there and
 # would otherwise fetch it from the book's repository, which needs the network
 DATA = "chapters/data"
 # folders whose files the tests and the book pick up: the edition must not be written inside them
