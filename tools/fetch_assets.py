@@ -67,12 +67,14 @@ PACKAGES = [
 ]
 LICENCES = ("LICENSE", "LICENSE.txt")
 # What the pages load, relative to _static/. The widget manager 1.0.6 looks for its icon fonts beside
-# its AMD module name, which RequireJS resolves against the page rather than the script, and it
-# typesets labels with MathJax 2's `MathJax.Hub.Queue`; the script between the two gives it both.
+# its AMD module names (html-manager/dist, and base and controls for the Play button's icons), which
+# RequireJS resolves against the page rather than the script, and it typesets labels with MathJax 2's
+# `MathJax.Hub.Queue`; the script between the two gives it both.
 MATHJAX_PATH = "mathjax/tex-mml-chtml.js"
 WIDGET_GLUE = """\
-require.config({paths: {"@jupyter-widgets/html-manager/dist":
-  document.documentElement.dataset.content_root + "_static/html-manager"}});
+require.config({paths: {
+  "@jupyter-widgets/html-manager/dist": document.documentElement.dataset.content_root + "_static/html-manager",
+  "@jupyter-widgets": document.documentElement.dataset.content_root + "_static/html-manager"}});
 if (window.MathJax && !window.MathJax.version) {
   window.MathJax.startup = {...window.MathJax.startup, ready() {
     MathJax.startup.defaultReady();
