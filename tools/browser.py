@@ -267,8 +267,24 @@ class Page:
         pathlib.Path(path).write_bytes(data)
         return data
 
+    def press(self, key):
+        """Press and release a key (``ArrowRight``, ``ArrowDown``, ...) in the focused element."""
+        code = KEY_CODES[key]
+        for kind in ("rawKeyDown", "keyUp"):
+            self.send("Input.dispatchKeyEvent", {"type": kind, "key": key, "code": key,
+                                                 "windowsVirtualKeyCode": code, "nativeVirtualKeyCode": code})
+
+    def click(self, x, y):
+        """A left click at (x, y) in the viewport, as a mouse makes it."""
+        self.send("Input.dispatchMouseEvent", {"type": "mouseMoved", "x": x, "y": y})
+        for kind in ("mousePressed", "mouseReleased"):
+            self.send("Input.dispatchMouseEvent", {"type": kind, "x": x, "y": y, "button": "left", "clickCount": 1})
+
     def close(self):
         self.browser.send("Target.closeTarget", {"targetId": self.target})
+
+
+KEY_CODES = {"ArrowLeft": 37, "ArrowUp": 38, "ArrowRight": 39, "ArrowDown": 40}
 
 
 # What a reader sees, measured once a page has settled; tests/test_browser.py asserts on it.
@@ -370,3 +386,91 @@ def look(page, url, timeout=60):
     report = page.evaluate(REPORT)
     page.settle()
     return report
+
+
+# The frame explorers of a page (rnnbook.widgets.frame_explorer), as a reader sees them: how many
+# images and readouts show (one each), a hash of the bytes of the image that shows, the setting its
+# readout names, and each control's description and the value it shows.
+EXPLORER_STATE = r"""(async i => {
+  const root = document.querySelectorAll(".rnnbook-explorer")[i];
+  const shows = e => e.getClientRects().length > 0 && getComputedStyle(e).visibility !== "hidden";
+  const text = e => e.textContent.replace(/\u00a0/g, " ").trim();
+  const images = [...root.querySelectorAll("img.explorer-frame")].filter(shows);
+  const readouts = [...root.querySelectorAll(".explorer-readout .explorer-setting")].filter(shows).map(text);
+  const controls = [...root.querySelectorAll(".explorer-control")].map(c => {
+    const kind = c.classList.contains("widget-dropdown") ? "dropdown"
+      : c.classList.contains("widget-toggle-buttons") ? "toggle" : "slider";
+    const shown = kind === "dropdown" ? c.querySelector("select").selectedOptions[0]
+      : kind === "toggle" ? c.querySelector("button.mod-active") : c.querySelector(".widget-readout");
+    return {kind, label: text(c.querySelector(".widget-label")), value: text(shown)};
+  });
+  let hash = null;
+  if (images.length === 1) {   // FNV-1a of the PNG the page shows
+    const bytes = new Uint8Array(await (await fetch(images[0].src)).arrayBuffer());
+    hash = 2166136261;
+    for (const b of bytes) hash = Math.imul(hash ^ b, 16777619) >>> 0;
+  }
+  return {images: images.length, hash, readouts, controls, plays: root.querySelectorAll(".explorer-play").length};
+})"""
+
+# Where a reader acts on control `j` of explorer `i` (a Play button counts after the controls):
+# the element to focus for the keyboard, or the point to click, and the key that moves it on.
+EXPLORER_TARGET = r"""((i, j) => {
+  const root = document.querySelectorAll(".rnnbook-explorer")[i];
+  const controls = [...root.querySelectorAll(".explorer-control")];
+  const centre = e => { e.scrollIntoView({block: "center"}); const r = e.getBoundingClientRect();
+                        return {x: r.x + r.width / 2, y: r.y + r.height / 2}; };
+  if (j >= controls.length) {
+    const play = root.querySelectorAll(".explorer-play")[j - controls.length];
+    return {kind: "play", ...centre(play.querySelector("button"))};
+  }
+  const c = controls[j];
+  if (c.classList.contains("widget-dropdown")) {
+    const select = c.querySelector("select");
+    centre(select);
+    select.focus();
+    return {kind: "dropdown", key: select.selectedIndex < select.options.length - 1 ? "ArrowDown" : "ArrowUp",
+            focused: document.activeElement === select};
+  }
+  if (c.classList.contains("widget-toggle-buttons")) {
+    const other = [...c.querySelectorAll("button")].find(b => !b.classList.contains("mod-active"));
+    return {kind: "toggle", ...centre(other)};
+  }
+  const handle = c.querySelector(".noUi-handle");
+  centre(handle);
+  handle.focus();
+  const at = Number(handle.getAttribute("aria-valuenow")), last = Number(handle.getAttribute("aria-valuemax"));
+  return {kind: "slider", key: at < last ? "ArrowRight" : "ArrowLeft", focused: document.activeElement === handle};
+})"""
+
+
+def explorer_state(page, i):
+    return page.evaluate(f"{EXPLORER_STATE}({i})")
+
+
+def use_explorer(page, i, timeout=10):
+    """Act on every control of explorer ``i`` once, as a reader does: an arrow key on a slider or a
+    dropdown, a click on another toggle button or on a Play button (pressed again once the frame
+    has changed, to pause it). Returns one record per action: the control, what was done, and
+    the explorer's state before and after (``explorer_state``), after is when the image changed or
+    ``timeout`` s passed."""
+    first = explorer_state(page, i)
+    records = []
+    for j in range(len(first["controls"]) + first["plays"]):
+        before = explorer_state(page, i)
+        target = page.evaluate(f"{EXPLORER_TARGET}({i}, {j})")
+        if "key" in target:
+            page.press(target["key"])
+        else:
+            page.click(target["x"], target["y"])
+        deadline, after = time.monotonic() + timeout, before
+        while after["hash"] == before["hash"] and time.monotonic() < deadline:
+            time.sleep(0.1)
+            after = explorer_state(page, i)
+        if target["kind"] == "play":
+            page.click(target["x"], target["y"])      # pause: the frames stop where they are
+            time.sleep(0.2)
+            after = explorer_state(page, i)
+        label = before["controls"][j]["label"] if j < len(before["controls"]) else "play"
+        records.append({"control": label, "target": target, "before": before, "after": after})
+    return records

@@ -69,12 +69,16 @@ LICENCES = ("LICENSE", "LICENSE.txt")
 # What the pages load, relative to _static/. The widget manager 1.0.6 looks for its icon fonts beside
 # its AMD module names (html-manager/dist, and base and controls for the Play button's icons), which
 # RequireJS resolves against the page rather than the script, and it typesets labels with MathJax 2's
-# `MathJax.Hub.Queue`; the script between the two gives it both.
+# `MathJax.Hub.Queue`; the script between the two gives it both. Its Play button also sets the class of
+# its <i> icon on every change: the theme's Font Awesome (loaded deferred, so after this) must nest its
+# SVG in that element rather than replace it, or the button throws, and with it the links of the
+# slider that the button steps.
 MATHJAX_PATH = "mathjax/tex-mml-chtml.js"
 WIDGET_GLUE = """\
 require.config({paths: {
   "@jupyter-widgets/html-manager/dist": document.documentElement.dataset.content_root + "_static/html-manager",
   "@jupyter-widgets": document.documentElement.dataset.content_root + "_static/html-manager"}});
+window.FontAwesomeConfig = {...window.FontAwesomeConfig, autoReplaceSvg: "nest"};
 if (window.MathJax && !window.MathJax.version) {
   window.MathJax.startup = {...window.MathJax.startup, ready() {
     MathJax.startup.defaultReady();
