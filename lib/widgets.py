@@ -193,7 +193,9 @@ def _setup_names(setup, controls):
 def _readout(controls, index, text):
     setting = " &middot; ".join(f"{html.escape(c.description)} = {html.escape(c.labels[i])}"
                                 for c, i in zip(controls, index))
-    return f'<span class="explorer-setting">{setting}</span>' + (f"<br>{text}" if text else "")
+    # the widget's own line height (28 px, a control's) spreads a readout of two lines apart
+    return (f'<div style="line-height: 1.4"><span class="explorer-setting">{setting}</span>'
+            + (f"<br>{text}" if text else "") + "</div>")
 
 
 def _control_widget(c):
@@ -212,7 +214,7 @@ def _control_widget(c):
         # a flex row, so that the description stands before the buttons, as other controls' do
         widget = w.ToggleButtons(options=options, index=c.start, description=c.description,
                                  style={**style, "button_width": "auto"},
-                                 layout=w.Layout(display="flex", align_items="center"))
+                                 layout=w.Layout(display="flex", align_items="center", grid_gap="0 4px"))
     return widget.add_class("explorer-control")
 
 
@@ -436,7 +438,7 @@ def _gradient_axes(axes, lag, reach):
     ax_lag.set(yscale="log", xlim=(0, lag), ylim=GRADIENT_LIMITS, xlabel="lag $k = T - s$",
                ylabel=r"$\|\partial L / \partial V(T-k)\|$", title="the gradient, carried back")
     ax_lag.set_yticks(10.0 ** np.arange(-60, 41, 20))
-    ax_lag.xaxis.set_major_locator(plt.MaxNLocator(integer=True))
+    ax_lag.xaxis.set_major_locator(plt.MaxNLocator(nbins=6, integer=True, steps=[1, 2, 5, 10]))
     ax_lag.legend(handles=[Line2D([], [], color=COLOR_LINE, label="measured"),
                            Line2D([], [], linestyle=":", color="0.35", label=r"bound $(\gamma\sigma_{\max})^k$"),
                            Line2D([], [], linestyle="-.", color="0.6", label=r"$\rho^k$"),

@@ -9,8 +9,9 @@ Which build is tested:
 
 Chromium: $CHROMIUM, or chromium / google-chrome on the PATH (.ci/run installs it). Without one these
 tests are skipped, saying so, unless BOOK_REQUIRE_BROWSER=1 (set by .ci/run), where they fail.
-Screenshots of every chapter's first screen, one in dark mode and one widget go to _build/screenshots/,
-and of the first screen of every page on a phone (390 px wide) to _build/screenshots/phone/.
+Screenshots of every chapter's first screen, one in dark mode, one widget and every explorer after its
+controls were used go to _build/screenshots/, and of the first screen of every page and every explorer on
+a phone (390 px wide) to _build/screenshots/phone/.
 """
 import functools
 import json
@@ -39,6 +40,11 @@ CHAPTER_PAGES = [f"{doc}.html" for doc in CHAPTERS]
 SHOTS = {name: browser.SCREENSHOTS / f"{pathlib.Path(name).stem}.png" for name in CHAPTER_PAGES}
 PHONE_SHOTS = {name: browser.SCREENSHOTS / "phone" / f"{pathlib.Path(name).stem}.png" for name in PAGES}
 LOCAL_SCHEMES = ("data:", "blob:", "about:")
+# the chapters with an explorer (rnnbook.widgets.frame_explorer), and the most widget state (its frames,
+# as base64 PNGs) that a chapter page may carry
+EXPLORER_DOCS = [doc for doc in CHAPTERS if "_explorer(" in (ROOT / f"{doc}.ipynb").read_text(encoding="utf8")]
+MAX_WIDGET_STATE = 3_000_000
+WIDGET_STATE = re.compile(r'<script type="application/vnd\.jupyter\.widget-state\+json">(.*?)</script>', re.S)
 # TeX a reader should never see as text: MathJax's delimiters and common commands
 RAW_TEX = re.compile(r"\\\(|\\\[|\$\$|\\(frac|mathbf|mathrm|partial|sum|left|right|begin|end)\b")
 
@@ -212,6 +218,63 @@ def test_widgets_render_from_the_stored_state(seen, doc):
         assert "Error" not in widget["text"], widget["text"]
         assert widget["controls"] > 0 and min(widget["size"]) > 20, f"the widget shows nothing: {widget}"
         assert all(width > 0 for width in widget["images"]), "a widget's image did not load"
+
+
+def readout_agrees(state):
+    """The readout that shows names exactly the values the controls show, in their order."""
+    return state["readouts"] == [" · ".join(f"{c['label']} = {c['value']}" for c in state["controls"])]
+
+
+@pytest.mark.parametrize("doc", EXPLORER_DOCS)
+def test_every_explorer_control_changes_the_figure_without_a_kernel(chrome, site, seen, doc):
+    # the published page, with no kernel and no network (browser.FLAGS resolve no host but this one):
+    # an arrow key on each slider and dropdown, a click on another toggle button and on each Play
+    page = chrome.new_page()
+    browser.look(page, site + f"{doc}.html")
+    count = page.evaluate("document.querySelectorAll('.rnnbook-explorer').length")
+    cells = json.loads((ROOT / f"{doc}.ipynb").read_text(encoding="utf8"))["cells"]
+    assert count == sum("_explorer(" in "".join(c["source"]) for c in cells if c["cell_type"] == "code")
+    stem = pathlib.Path(doc).name
+    for i in range(count):
+        first = browser.explorer_state(page, i)
+        assert first["images"] == 1 and readout_agrees(first), first
+        records = browser.use_explorer(page, i)
+        assert len(records) == len(first["controls"]) + first["plays"]
+        for j, record in enumerate(records):
+            before, after = record["before"], record["after"]
+            # a Play moves the slider it steps; the Plays come after the controls, in their order
+            played = [k for k, c in enumerate(first["controls"]) if c["played"]]
+            moved = j if j < len(first["controls"]) else played[j - len(first["controls"])]
+            assert after["controls"][moved]["value"] != before["controls"][moved]["value"], \
+                f"{record['control']} ({record['target']}) did not move"
+            assert after["hash"] != before["hash"], f"{record['control']} did not change the figure"
+            assert after["images"] == 1 and readout_agrees(after), after
+        page.screenshot(browser.SCREENSHOTS / f"{stem}-explorer-{i}.png", selector=".rnnbook-explorer", index=i)
+    page.settle()
+    page.close()
+    assert page.problems == []
+    assert [u for u in page.requests if not u.startswith((site, *LOCAL_SCHEMES))] == []
+
+
+def test_the_explorers_have_every_kind_of_control(chrome, site, seen):
+    kinds = set()
+    for doc in EXPLORER_DOCS:
+        page = chrome.new_page(viewport=browser.PHONE)
+        browser.look(page, site + f"{doc}.html")
+        for i in range(page.evaluate("document.querySelectorAll('.rnnbook-explorer').length")):
+            state = browser.explorer_state(page, i)
+            kinds |= {c["kind"] for c in state["controls"]} | ({"play"} if state["plays"] else set())
+            page.screenshot(browser.SCREENSHOTS / "phone" / f"{pathlib.Path(doc).name}-explorer-{i}.png",
+                            selector=".rnnbook-explorer", index=i)
+        page.close()
+    assert kinds == {"slider", "dropdown", "toggle", "play"}
+
+
+@pytest.mark.parametrize("doc", CHAPTERS)
+def test_a_chapter_page_carries_little_widget_state(book, doc):
+    html = (book / f"{doc}.html").read_text(encoding="utf8")
+    size = sum(len(state.encode()) for state in WIDGET_STATE.findall(html))
+    assert size <= MAX_WIDGET_STATE, f"{size / 1e6:.2f} MB of widget state"
 
 
 def test_the_explorers_show_their_figure(seen):

@@ -155,7 +155,7 @@ def test_each_frame_reads_out_its_own_setting(explorer):
         setting = readout.split("<br>")[0]
         labels = [f"slope = {['-1.0', '0.5'][i]}", f"offset = {j}", f"c = {'pqrs'[k]}"]
         assert all(label in setting for label in labels), readout
-        assert readout.endswith(f"slope {[-1.0, 0.5][i]}")
+        assert readout.endswith(f"<br>slope {[-1.0, 0.5][i]}</div>")
 
 
 def test_frames_match_a_full_drawing_of_their_setting(explorer):
@@ -283,7 +283,7 @@ def test_gate_explorer_draws_every_sequence_and_unit_count():
     assert len({bytes(pane.children[1].value) for pane in box.panes.values()}) == 2 * 3
     for (_, b), pane in box.panes.items():
         a, c = x[[2, 9], b, 0]
-        assert pane.children[0].value.endswith(f"target {a:.2f} + {c:.2f} = {a + c:.2f}")
+        assert pane.children[0].value.endswith(f"<br>target {a:.2f} + {c:.2f} = {a + c:.2f}</div>")
 
 
 def test_gate_explorer_with_one_unit_count_has_only_the_sequence_slider():

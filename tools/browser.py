@@ -252,16 +252,19 @@ class Page:
         """Collect the events that arrived since the last look (call after the checks' waits)."""
         self._collect()
 
-    def screenshot(self, path, selector=None, margin=8):
-        """Save the visible screen, or the element matched by `selector`, as a PNG."""
+    def screenshot(self, path, selector=None, margin=8, index=0):
+        """Save the visible screen, or the element matched by `selector` (the `index`-th), as a PNG."""
         params = {"format": "png"}
         if selector:
-            box = self.evaluate(f"""(() => {{ const e = document.querySelector({json.dumps(selector)});
-                e.scrollIntoView({{block: "center"}}); const r = e.getBoundingClientRect();
-                return {{x: r.x + scrollX, y: r.y + scrollY, width: r.width, height: r.height}}; }})()""")
+            # scrolled to at once (not smoothly, which would move it while it is measured): far down a
+            # long page, capturing beyond the screen draws the wrong part
+            box = self.evaluate(f"""(() => {{ const e = document.querySelectorAll({json.dumps(selector)})[{index}];
+                e.scrollIntoView({{block: "center", behavior: "instant"}}); const r = e.getBoundingClientRect();
+                return {{x: r.x + scrollX, y: r.y + scrollY, width: r.width, height: r.height,
+                         fits: r.top >= 0 && r.bottom <= innerHeight}}; }})()""")
             params["clip"] = {"x": max(box["x"] - margin, 0), "y": max(box["y"] - margin, 0), "scale": 1,
                               "width": box["width"] + 2 * margin, "height": box["height"] + 2 * margin}
-            params["captureBeyondViewport"] = True
+            params["captureBeyondViewport"] = not box["fits"]
         data = base64.b64decode(self.send("Page.captureScreenshot", params)["data"])
         pathlib.Path(path).parent.mkdir(parents=True, exist_ok=True)
         pathlib.Path(path).write_bytes(data)
@@ -390,7 +393,7 @@ def look(page, url, timeout=60):
 
 # The frame explorers of a page (rnnbook.widgets.frame_explorer), as a reader sees them: how many
 # images and readouts show (one each), a hash of the bytes of the image that shows, the setting its
-# readout names, and each control's description and the value it shows.
+# readout names, and each control's description, the value it shows and whether a Play steps it.
 EXPLORER_STATE = r"""(async i => {
   const root = document.querySelectorAll(".rnnbook-explorer")[i];
   const shows = e => e.getClientRects().length > 0 && getComputedStyle(e).visibility !== "hidden";
@@ -402,7 +405,8 @@ EXPLORER_STATE = r"""(async i => {
       : c.classList.contains("widget-toggle-buttons") ? "toggle" : "slider";
     const shown = kind === "dropdown" ? c.querySelector("select").selectedOptions[0]
       : kind === "toggle" ? c.querySelector("button.mod-active") : c.querySelector(".widget-readout");
-    return {kind, label: text(c.querySelector(".widget-label")), value: text(shown)};
+    return {kind, label: text(c.querySelector(".widget-label")), value: text(shown),
+            played: !!c.parentElement.querySelector(":scope > .explorer-play")};
   });
   let hash = null;
   if (images.length === 1) {   // FNV-1a of the PNG the page shows
