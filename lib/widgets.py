@@ -73,10 +73,6 @@ def control(name, values, kind="slider", description=None, fmt="{}", start=None,
     return Control(name, values, labels, kind, description or name, values.index(start), bool(play))
 
 
-def _axes_list(axes):
-    return list(np.ravel(axes)) if isinstance(axes, np.ndarray) else [axes]
-
-
 def _artists(fig):
     return {id(a): a for ax in fig.axes for a in ax.get_children()} | {id(a): a for a in fig.get_children()}
 
@@ -144,6 +140,8 @@ def render_frames(controls, draw, setup=None, figsize=(WIDTH, 3.3), colors=COLOR
     artists and returns its readout (HTML) or None. ``subplots`` go to ``Figure.subplots``.
     """
     controls = _check_controls(controls)
+    if isinstance(colors, bool) or not isinstance(colors, (int, np.integer)) or not 2 <= colors <= 256:
+        raise ValueError(f"colors: expected a palette of 2 to 256 colours, got {colors!r}")
     if not callable(draw):
         raise TypeError(f"draw: expected a function draw(axes, **setting), got {type(draw).__name__}")
     fixed_names = _setup_names(setup, controls)
