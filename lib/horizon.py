@@ -260,7 +260,7 @@ def save_results(results, path=RESULTS):
 def load_results(path=RESULTS, url=RESULTS_URL):
     """Read a results file. Where the default ``path`` does not exist (the library installed
     without the book's folders), ``data/horizon_results.json`` in the working folder is read if it
-    is there (a chapter's folder that carries its data: the student edition, tools/colab_check.py);
+    is there (a chapter's folder that carries its data: the student edition, tools/scripts/colab_check.py);
     otherwise the file is fetched from ``url``, the one in the book's repository (Colab)."""
     path = pathlib.Path(path)
     local = pathlib.Path("data") / RESULTS.name

@@ -1,6 +1,6 @@
 """The numpy GRU (rnnbook.gru) against torch.nn.GRU, forward + backward, and the GRU on the adding problem.
 
-Usage: python tools/bench_gru.py [--repeats 20]
+Usage: python tools/bench/bench_gru.py [--repeats 20]
 Measures, in one run and on one thread: the best-of-n wall time of ``gru_forward`` + ``gru_backward``
 ("after" variant, the one torch.nn.GRU computes) and of torch.nn.GRU forward + backward, at B = 32,
 T = 100, N = 64, K = 64, in float64 and float32; the page faults per call; the FLOPs of that work

@@ -1,6 +1,6 @@
 """Wall time per training step of rnnbook.train on the adding problem, for each cell and length T.
 
-Usage: python tools/bench_train.py [--device cuda] [--steps 200]
+Usage: python tools/bench/bench_train.py [--device cuda] [--steps 200]
 Chapter 3 trains a tanh RNN (N = 32, batch 64) for up to 1500 steps at T = 10, 20 and 40; this
 script says what such runs cost here, for the RNN, GRU and LSTM, so that a chapter's training budget
 can be planned. Timings vary from run to run; nothing here is stored.
