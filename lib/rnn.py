@@ -126,12 +126,11 @@ def random_weights(K, N, scale, *, seed, dtype=np.float64):
     theta_v = 0. Returns ``(w_vv, w_vx, theta_v)`` with shapes (N, N), (N, K), (N,), drawn in
     float64 and given ``dtype``.
     """
-    K, N = positive_int("K", K), positive_int("N", N)
+    K, N, dtype = positive_int("K", K), positive_int("N", N), floating_dtype("dtype", dtype)
     rng = np.random.default_rng(seed)
     w_vv = scale * rng.standard_normal((N, N)) / np.sqrt(N)
     w_vx = rng.standard_normal((N, K)) / np.sqrt(K)
-    return tuple(a.astype(floating_dtype("dtype", dtype), copy=False)
-                 for a in (w_vv, w_vx, np.zeros(N)))
+    return tuple(a.astype(dtype, copy=False) for a in (w_vv, w_vx, np.zeros(N)))
 
 
 def lyapunov_exponent(w_vv, v0, T, transient=500, theta_v=None, g="tanh", *, seed):

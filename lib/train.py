@@ -12,7 +12,7 @@ import sys
 import numpy as np
 import torch
 
-from . import reference
+from . import gru, reference
 from ._validate import choice, positive_int
 
 CELLS = {
@@ -61,7 +61,6 @@ class BookGRU(torch.nn.Module):
     """
 
     def __init__(self, K, N, variant="before", *, seed, z_bias=0.0, dtype=torch.float32):
-        from . import gru    # numpy-only module, imported where it is needed
         super().__init__()
         self.variant = variant
         init = gru.init_params(K, N, variant, seed=seed, z_bias=z_bias)
@@ -84,7 +83,7 @@ def make_model(cell, K, N, M, *, seed, every_step=False):
     K, N, M = positive_int("K", K), positive_int("N", N), positive_int("M", M)
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
-        # the readout continues the stream that drew the cell (seed=None): as the results were made
+        # the readout continues the stream that drew the cell (seed=None): so were the stored runs made
         return SequenceModel(build(K, N), N, M, seed=None, every_step=every_step)
 
 
