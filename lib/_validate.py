@@ -47,5 +47,17 @@ def choice(name, value, options):
     return value
 
 
+def floating_dtype(name, value):
+    """Return ``value`` as a numpy dtype if it is float32 or float64, or raise ValueError."""
+    try:
+        dtype = np.dtype(value)
+    except TypeError as exc:
+        raise ValueError(f"{name}: expected float32 or float64, got {value!r}") from exc
+    if dtype not in (np.float32, np.float64):
+        raise ValueError(f"{name}: expected float32 or float64, got {value!r}")
+    return dtype
+
+
 def _spell(dims):
     return "(" + ", ".join(dims) + ")"
+

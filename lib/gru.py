@@ -14,7 +14,7 @@ x (T, B, K), V (T+1, B, N) with V[0] the initial state.
 import numpy as np
 
 from . import activations
-from ._validate import array_arg, choice
+from ._validate import array_arg, choice, floating_dtype
 
 VARIANTS = ("before", "after")
 PARAMS = ("w_zx", "w_zv", "theta_z", "w_rx", "w_rv", "theta_r", "w_hx", "w_hv", "theta_h")
@@ -127,19 +127,22 @@ def _sum_over_time(da, inputs):
     return da.reshape(-1, da.shape[-1]).T @ inputs.reshape(-1, inputs.shape[-1])
 
 
-def init_params(N, K, variant="before", seed=0, scale=None, z_bias=0.0):
-    """Random parameters as torch.nn.GRU initialises them: uniform in [-1/sqrt(N), 1/sqrt(N)].
+def init_params(K, N, variant="before", *, seed, scale=None, z_bias=0.0, dtype=np.float64):
+    """Random parameters as torch.nn.GRU initialises them: uniform in [-1/sqrt(N), 1/sqrt(N)]
+    (or [-scale, scale]), for K inputs and N units.
 
     ``z_bias`` is added to the update gate's bias (i.e. subtracted from theta_z): a positive value
-    starts every unit with z near 1, keeping its state. Returns a dict of float64 arrays.
+    starts every unit with z near 1, keeping its state. Returns a dict of arrays drawn in float64
+    and given ``dtype``.
     """
+    dtype = floating_dtype("dtype", dtype)
     rng = np.random.default_rng(seed)
     bound = 1 / np.sqrt(N) if scale is None else scale
     sizes = {"N": N, "K": K}
     params = {name: rng.uniform(-bound, bound, size=[sizes[d] for d in param_dims(name)])
               for name in param_names(variant)}
     params["theta_z"] -= z_bias
-    return params
+    return {name: a.astype(dtype, copy=False) for name, a in params.items()}
 
 
 def _gru_args(x, params, v0, variant):

@@ -26,8 +26,7 @@ import pytest
 import yaml
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "tools"))
-import browser  # noqa: E402  (tools/browser.py)
+import browser  # noqa: E402  (tests/browser.py, test support)
 
 from test_book import CONFIG, TOC, toc_files  # noqa: E402  (the book's configuration, read once)
 
@@ -249,6 +248,7 @@ def test_every_explorer_control_changes_the_figure_without_a_kernel(chrome, site
                 f"{record['control']} ({record['target']}) did not move"
             assert after["hash"] != before["hash"], f"{record['control']} did not change the figure"
             assert after["images"] == 1 and readout_agrees(after), after
+            assert record["icons"] in ([], [1, 1]), f"the Play button shows {record['icons']} icons"
         page.screenshot(browser.SCREENSHOTS / f"{stem}-explorer-{i}.png", selector=".rnnbook-explorer", index=i)
     page.settle()
     page.close()

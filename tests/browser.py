@@ -422,7 +422,7 @@ EXPLORER_STATE = r"""(async i => {
 EXPLORER_TARGET = r"""((i, j) => {
   const root = document.querySelectorAll(".rnnbook-explorer")[i];
   const controls = [...root.querySelectorAll(".explorer-control")];
-  const centre = e => { e.scrollIntoView({block: "center"}); const r = e.getBoundingClientRect();
+  const centre = e => { e.scrollIntoView({block: "center", behavior: "instant"}); const r = e.getBoundingClientRect();
                         return {x: r.x + r.width / 2, y: r.y + r.height / 2}; };
   if (j >= controls.length) {
     const play = root.querySelectorAll(".explorer-play")[j - controls.length];
@@ -448,6 +448,17 @@ EXPLORER_TARGET = r"""((i, j) => {
 })"""
 
 
+# How many icons the play/pause button of Play `j` of explorer `i` shows: SVGs, and icon-font glyphs
+PLAY_ICONS = r"""((i, j) => {
+  const button = document.querySelectorAll(".rnnbook-explorer")[i].querySelectorAll(".explorer-play")[j]
+    .querySelector("button");
+  const svgs = [...button.querySelectorAll("svg")].filter(e => getComputedStyle(e).display !== "none");
+  const glyphs = [...button.querySelectorAll("i")].filter(e => !["none", "normal", '""'].includes(
+    getComputedStyle(e, "::before").content));
+  return svgs.length + glyphs.length;
+})"""
+
+
 def explorer_state(page, i):
     return page.evaluate(f"{EXPLORER_STATE}({i})")
 
@@ -455,9 +466,9 @@ def explorer_state(page, i):
 def use_explorer(page, i, timeout=10):
     """Act on every control of explorer ``i`` once, as a reader does: an arrow key on a slider or a
     dropdown, a click on another toggle button or on a Play button (pressed again once the frame
-    has changed, to pause it). Returns one record per action: the control, what was done, and
-    the explorer's state before and after (``explorer_state``), after is when the image changed or
-    ``timeout`` s passed."""
+    has changed, to pause it). Returns one record per action: the control, what was done, the
+    explorer's state before and after (``explorer_state``), after is when the image changed or
+    ``timeout`` s passed, and for a Play the icons its button shows while playing and paused."""
     first = explorer_state(page, i)
     records = []
     for j in range(len(first["controls"]) + first["plays"]):
@@ -471,10 +482,14 @@ def use_explorer(page, i, timeout=10):
         while after["hash"] == before["hash"] and time.monotonic() < deadline:
             time.sleep(0.1)
             after = explorer_state(page, i)
+        icons = []
         if target["kind"] == "play":
+            play = j - len(first["controls"])
+            icons.append(page.evaluate(f"{PLAY_ICONS}({i}, {play})"))
             page.click(target["x"], target["y"])      # pause: the frames stop where they are
             time.sleep(0.2)
             after = explorer_state(page, i)
+            icons.append(page.evaluate(f"{PLAY_ICONS}({i}, {play})"))
         label = before["controls"][j]["label"] if j < len(before["controls"]) else "play"
-        records.append({"control": label, "target": target, "before": before, "after": after})
+        records.append({"control": label, "target": target, "before": before, "after": after, "icons": icons})
     return records
