@@ -138,7 +138,8 @@ def _hint_gru_step(got, expected, V, x, p):
     got = _shaped_like(got, expected)
     if got is None:
         return
-    from .gru import sigmoid
+    from .activations import ACTIVATIONS
+    sigmoid = ACTIVATIONS["sigmoid"].g
     z = sigmoid(x @ p["w_zx"].T + V @ p["w_zv"].T - p["theta_z"])
     r = sigmoid(x @ p["w_rx"].T + V @ p["w_rv"].T - p["theta_r"])
     a_h = x @ p["w_hx"].T - p["theta_h"]

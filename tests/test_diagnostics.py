@@ -195,6 +195,13 @@ def test_typical_rate_of_a_linear_orthogonal_network_is_its_scale():
     (lambda c: diagnostics.decay_rate(np.ones((2, 2, 2))), r"norms: expected shape \(L,\) or \(L, B\)"),
     (lambda c: diagnostics.spectral_radius(np.ones((2, 3))), "w: expected shape"),
     (lambda c: diagnostics.bound_rate(np.eye(2), "softsign"), "g: expected one of"),
+    (lambda c: diagnostics.bound_rate(np.ones((2, 3)), "tanh"), "^w_vv: expected shape"),
+    (lambda c: diagnostics.decay_rate(np.ones(5), start=[1]), "^start: expected an integer"),
+    (lambda c: diagnostics.decay_rate(np.ones(5), stop=1.5), "^stop: expected an integer"),
+    (lambda c: diagnostics.decay_rate(np.array([1.0, np.nan, 0.5]), stop=1), "^norms: contains NaN"),
+    (lambda c: diagnostics.typical_rate({**c, "b": c["b"][..., :3]}), r'^cache\["b"\]|^cache\["w_vv"\]'),
+    (lambda c: diagnostics.input_gradients({k: v for k, v in c.items() if k != "w_vx"}, np.zeros((7, 2, 4))),
+     r"^cache: .*missing \['w_vx'\]"),
 ])
 def test_bad_input_is_rejected(call, message):
     _, _, cache = trajectory()
