@@ -4,6 +4,9 @@ import numpy as np
 
 from . import rnn
 
+__all__ = ["SelfCheckFailed", "check_rnn_step", "check_latch", "check_gru_step", "check_bptt_step",
+           "check_backprop_states", "check_clip_by_norm", "check_wilson_interval"]
+
 
 class SelfCheckFailed(AssertionError):
     """A self-check did not pass; the message says what differed and where."""

@@ -21,7 +21,8 @@ import torch
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from rnnbook import activations, bptt, diagnostics, gradcheck, gru, rnn, rtrl, tasks, train
+from rnnbook import (activations, bptt, checks, claims, diagnostics, gradcheck, gru, horizon, rnn,
+                     rtrl, tasks, train)
 
 MODULES = (activations, rnn, bptt, rtrl, gru, tasks, diagnostics, gradcheck, train)
 SIZES = {"T": 3, "B": 2, "N": 5, "K": 6, "M": 7, "P": 8, "L": 9, "R": 4, "C": 11}
@@ -514,6 +515,15 @@ def test_every_public_name_is_listed_and_fuzzed(module):
             assert not inspect.isfunction(obj), f"{full} is a function: give it a call in CALLS"
         else:
             assert full in called, f"{full} is public: add a valid call of it to CALLS"
+
+
+@pytest.mark.parametrize("module", [checks, claims, horizon], ids=lambda m: m.__name__)
+def test_the_other_modules_list_their_public_names_too(module):
+    # not fuzzed here: their tests check their arguments (self-checks, claims, the experiment)
+    defined = {name for name, obj in vars(module).items()
+               if not name.startswith("_") and (inspect.isfunction(obj) or inspect.isclass(obj))
+               and obj.__module__ == module.__name__}
+    assert defined <= set(module.__all__) and all(hasattr(module, n) for n in module.__all__)
 
 
 def test_the_names_are_matched_as_words():
