@@ -21,15 +21,16 @@ class ArgumentTypeError(TypeError, ValueError):
     """An argument of the wrong kind: a TypeError, and a ValueError like every bad argument."""
 
 
-def array_arg(name, value, dims, sizes, finite=True):
+def array_arg(name, value, dims, sizes, nan=False, inf=False):
     """Return ``value`` as a real floating-point ndarray whose shape matches ``dims``.
 
     ``dims`` names each axis, e.g. ``("T", "B", "N")``, where "T+1" is one more than "T" (None:
     any shape with at least one entry). ``sizes`` maps those names to lengths; the first argument
     that fixes a length fills it in, so later arguments must agree, and under the key
     ``("by", dim)`` it records which argument that was, to name it in the message. Raises
-    ValueError for a wrong number of axes, a disagreeing or empty axis, or NaN/inf entries (only
-    NaN with ``finite=False``); ArgumentTypeError for what is not an array of real numbers.
+    ValueError for a wrong number of axes, a disagreeing or empty axis, or NaN or inf entries
+    (unless ``nan`` or ``inf`` allows them); ArgumentTypeError for what is not an array of real
+    numbers.
     """
     if value is None or isinstance(value, (str, bytes, dict, set)):
         raise ArgumentTypeError(f"{name}: expected {_an_array(dims)}, got {type(value).__name__}")
@@ -62,16 +63,17 @@ def array_arg(name, value, dims, sizes, finite=True):
                 f"{name}: expected shape {_spell(dims)} = {want} to agree with "
                 f"{by if by else 'the other arguments'}, got {arr.shape}")
         sizes.setdefault(("by", base), name)
+    if nan and inf:
+        return arr
     if arr.size < 4096:
         clean = np.isfinite(arr).all()
     else:   # the sum is finite unless an entry is NaN or inf (or it overflows): no temporary
         with np.errstate(over="ignore", invalid="ignore"):
             clean = np.isfinite(arr.sum())
     if not clean:
-        if not finite and not np.any(np.isnan(arr)):
-            return arr
-        if not np.all(np.isfinite(arr)):
-            raise ValueError(f"{name}: contains {'NaN or inf' if finite else 'NaN'}")
+        found = np.isnan(arr) if inf else np.isinf(arr) if nan else ~np.isfinite(arr)
+        if np.any(found):
+            raise ValueError(f"{name}: contains {'NaN' if inf else 'inf' if nan else 'NaN or inf'}")
     return arr
 
 
@@ -105,10 +107,12 @@ def cache_arg(name, cache, arrays, source, sizes, activations=("g",)):
     """Return the entries of ``cache``, the dict that ``source`` returned, validated: the arrays
     ``arrays`` (key -> dims, checked by ``array_arg`` with ``sizes``) and the names of activation
     functions under the keys ``activations``. Other keys are left out. An entry is named as in
-    ``cache["b"]: contains NaN or inf``."""
+    ``cache["b"]: expected shape ...``. NaN and inf entries are let through: a cache records a
+    forward pass whose inputs were checked, so they are its honest result (an overflow, say, in
+    an exploding network), for the backward pass to carry on."""
     dict_arg(name, cache, [*arrays, *activations], what=f"the cache returned by {source}",
              closed=False)
-    out = {key: array_arg(entry(name, key), cache[key], dims, sizes)
+    out = {key: array_arg(entry(name, key), cache[key], dims, sizes, nan=True, inf=True)
            for key, dims in arrays.items()}
     out.update({key: activation_name(entry(name, key), cache[key]) for key in activations})
     return out

@@ -126,15 +126,15 @@ def _trajectory(cache, sizes=None):
 
 
 def _norms_arg(norms):
-    """norms (L,) or (L, B) without NaN; zeros and inf (underflow, overflow) are allowed outside
-    the range that decay_rate fits."""
+    """norms (L,) or (L, B); zeros, inf and NaN (underflow, overflow) are allowed outside the
+    range that decay_rate fits, which checks that range."""
     try:
         ndim = np.ndim(norms) if isinstance(norms, (np.ndarray, list, tuple)) else 1
     except ValueError:      # a ragged list
         ndim = 1
     if ndim not in (1, 2):     # array_arg names the other mistakes
         raise ValueError(f"norms: expected shape (L,) or (L, B), got {np.shape(norms)}")
-    return array_arg("norms", norms, ("L", "B")[:ndim], {}, finite=False).astype(np.float64)
+    return array_arg("norms", norms, ("L", "B")[:ndim], {}, nan=True, inf=True).astype(np.float64)
 
 
 def _end_gradient(dV_T, shape):

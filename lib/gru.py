@@ -60,8 +60,8 @@ def gru_forward(x, params, v0=None, variant="before", g="tanh"):
     z, r, h = (np.empty((T, B, N), dtype=x.dtype) for _ in range(3))
     u = np.empty((T, B, N), dtype=x.dtype) if after else None
     for t in range(T):              # V[t] is V(t-1) here, V[t+1] is V(t)
-        z[t] = _sigmoid(a_z[t] + V[t] @ p["w_zv"].T)               # (9.30a)
-        r[t] = _sigmoid(a_r[t] + V[t] @ p["w_rv"].T)               # (9.30b)
+        z[t] = _sigmoid(a_z[t] + V[t] @ p["w_zv"].T)              # (9.30a)
+        r[t] = _sigmoid(a_r[t] + V[t] @ p["w_rv"].T)              # (9.30b)
         if after:                                     # torch's (9.30c)
             u[t] = V[t] @ p["w_hv"].T - p["theta_hv"]
             h[t] = act.g(a_h[t] + r[t] * u[t])
@@ -164,11 +164,13 @@ def _gru_args(x, params, v0, variant, g):
         v0.astype(dtype, copy=False)
 
 
-def _params_args(name, params, variant, sizes):
-    """Validate the parameters of ``variant`` (a dict, see the module docstring)."""
+def _params_args(name, params, variant, sizes, cached=False):
+    """Validate the parameters of ``variant`` (a dict, see the module docstring); ``cached``:
+    they are in a cache, so NaN and inf pass as in ``cache_arg``."""
     needed = param_names(variant)
     dict_arg(name, params, needed, what=f"a dict of arrays, as variant {variant!r} needs")
-    return {k: array_arg(entry(name, k), params[k], param_dims(k), sizes) for k in needed}
+    return {k: array_arg(entry(name, k), params[k], param_dims(k), sizes, nan=cached, inf=cached)
+            for k in needed}
 
 
 def _backward_args(dV, cache):
@@ -180,13 +182,14 @@ def _backward_args(dV, cache):
     dict_arg("cache", cache, ("u", "params", "variant"), closed=False,
              what="the cache returned by gru.gru_forward")
     c["variant"] = choice(entry("cache", "variant"), cache["variant"], VARIANTS)
-    c["params"] = _params_args(entry("cache", "params"), cache["params"], c["variant"], sizes)
+    c["params"] = _params_args(entry("cache", "params"), cache["params"], c["variant"], sizes,
+                               cached=True)
     after = c["variant"] == "after"
     if after or cache["u"] is not None:     # u exists for "after" only
         if not after:
             raise ValueError('cache["u"]: expected None for variant "before", got '
                              f"{type(cache['u']).__name__}")
-        c["u"] = array_arg(entry("cache", "u"), cache["u"], gates, sizes)
+        c["u"] = array_arg(entry("cache", "u"), cache["u"], gates, sizes, nan=True, inf=True)
     else:
         c["u"] = None
     return array_arg("dV", dV, ("T+1", "B", "N"), sizes), c

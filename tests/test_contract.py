@@ -25,7 +25,7 @@ from rnnbook import (activations, bptt, checks, claims, diagnostics, gradcheck, 
                      rtrl, tasks, train)
 
 MODULES = (activations, rnn, bptt, rtrl, gru, tasks, diagnostics, gradcheck, train)
-SIZES = {"T": 3, "B": 2, "N": 5, "K": 6, "M": 7, "P": 8, "L": 9, "R": 4, "C": 11}
+SIZES = {"T": 3, "B": 2, "N": 5, "K": 6, "M": 7, "P": 8, "L": 9, "R": 10, "C": 11}
 # what the fuzz does not call, and why
 NOT_CALLED = {
     "activations.ACTIVATIONS": "a constant", "activations.Activation": "the record that get returns",
@@ -57,6 +57,8 @@ NOT_INTEGERS = st.one_of(st.floats(allow_nan=True, allow_infinity=True), st.bool
 
 
 class Kind:
+    """A kind of argument: its valid ``value`` and, from ``bad``, a strategy of bad values;
+    ``free`` are the axes that no other argument's must match. ``optional``: None is valid."""
     optional = False
 
     def __init__(self, value):
@@ -89,20 +91,23 @@ class A(Kind):
         return bad_arrays(self.value, self.axes.split(), free, self.optional, self.ndims)
 
 
-def bad_arrays(value, dims, free, optional, ndims=None):
+def bad_arrays(value, dims, free, optional, ndims=None, finite=True):
     """Bad values for an array of named axes ``dims``, whose axes in ``free`` need not agree
-    with other arguments; ``ndims``: the numbers of axes it may have (default len(dims))."""
+    with other arguments; ``ndims``: the numbers of axes it may have (default len(dims));
+    ``finite``: NaN and inf are bad (not in a cache: there they are a forward pass's result)."""
     arr = np.asarray(value)
     ndims = (len(dims),) if ndims is None else ndims
     options = [
-        st.tuples(st.integers(0, arr.size - 1), st.sampled_from([np.nan, np.inf, -np.inf]))
-        .map(lambda iv: _with_entry(arr, *iv)),
         st.sampled_from([w for w in WRONG_TYPES if w is not None or not optional]
                         + [arr.astype(complex), arr > 0]),
         st.sampled_from([a for a in [arr[None], arr[..., None], arr.reshape(-1)[0], arr[0]]
                          if np.ndim(a) not in ndims]),
         st.integers(0, arr.ndim - 1).map(lambda axis: np.take(arr, [], axis=axis)),
     ]
+    if finite:
+        options.append(st.tuples(st.integers(0, arr.size - 1),
+                                 st.sampled_from([np.nan, np.inf, -np.inf]))
+                       .map(lambda iv: _with_entry(arr, *iv)))
     if dims[0] == "T+1":            # states for t = 0 only: no time step
         options.append(st.just(arr[:1]))
     shared = [axis for axis, d in enumerate(dims) if base(d) not in free and not d.isdigit()]
@@ -126,19 +131,19 @@ def _resized(arr, axis, delta):
 
 
 class Layout(Kind):
-    """A dict of arrays (and names) with a layout: key -> dims, a Name, a nested layout, or None
-    for an entry that is None and stays so. ``optional``: keys that may be missing; ``closed``:
-    an unknown key is an error; ``cache``: bad values include other dicts."""
+    """A dict of arrays (params, a cache) with a layout: key -> dims, a Name, a nested layout, or
+    None for an entry that is None and stays so. ``optional``: keys that may be missing. A
+    ``cache`` may hold more keys than a function reads, and NaN or inf (see cache_arg)."""
 
-    def __init__(self, value, layout, optional=(), closed=True):
+    def __init__(self, value, layout, optional=(), cache=False):
         super().__init__(value)
-        self.layout, self.optional_keys, self.closed = layout, optional, closed
+        self.layout, self.optional_keys, self.cache = layout, optional, cache
 
     def dims(self):
         return _layout_dims(self.layout)
 
     def bad(self, free):
-        return bad_layouts(self.value, self.layout, free, self.optional_keys, self.closed)
+        return bad_layouts(self.value, self.layout, free, self.optional_keys, self.cache)
 
 
 def _layout_dims(layout):
@@ -151,21 +156,22 @@ def _layout_dims(layout):
     return out
 
 
-def bad_layouts(value, layout, free, optional=(), closed=True):
+def bad_layouts(value, layout, free, optional=(), cache=False):
     required = [k for k in layout if k in value and k not in optional]
     options = [st.sampled_from([None, "params", [1.0, 2.0], tuple(value.values()), {}]),
                st.sampled_from(required).map(lambda k: {q: v for q, v in value.items() if q != k})]
-    if closed:
+    if not cache:
         options.append(st.just({**value, "w_unknown": np.zeros(1)}))
     for key, spec in layout.items():
         if key not in value:
             continue
         if isinstance(spec, str):
-            entries = bad_arrays(value[key], spec.split(), free, optional=key in optional)
+            entries = bad_arrays(value[key], spec.split(), free, optional=key in optional,
+                                 finite=not cache)
         elif isinstance(spec, Name):
             entries = spec.bad(free)
         elif isinstance(spec, dict):
-            entries = bad_layouts(value[key], spec, free)
+            entries = bad_layouts(value[key], spec, free, cache=cache)
         else:
             continue
         options.append(entries.map(functools.partial(_replace, value, key)))
@@ -320,7 +326,7 @@ class Call:
         return self.kinds[arg].bad(self.free)
 
 
-G = ACTIVATIONS = tuple(activations.ACTIVATIONS)
+G = tuple(activations.ACTIVATIONS)
 NETWORK = {"w_vv": "N N", "w_vx": "N K", "theta_v": "N", "w_ov": "M N", "theta_o": "M",
            "v0": "B N"}
 RNN_CACHE = {"x": "T B K", "V": "T+1 B N", "b": "T B N", "w_vv": "N N", "w_vx": "N K",
@@ -338,8 +344,7 @@ def _network(small=False):
 
 
 def _gru_layout(variant):
-    layout = {name: " ".join(gru.param_dims(name)) for name in gru.param_names(variant)}
-    return layout
+    return {name: " ".join(gru.param_dims(name)) for name in gru.param_names(variant)}
 
 
 def _calls():
@@ -377,8 +382,8 @@ def _calls():
              theta_v=A("N", optional=True), g=Name("tanh", G), seed=Seed(0)),
         # bptt
         Call(bptt.energy, O=A("T B M"), y=A("T B M")),
-        Call(bptt.output_backward, dO=A("T B M"), cache=Layout(out_cache, OUT_CACHE, closed=False)),
-        Call(bptt.rnn_backward, dV=A("T+1 B N"), cache=Layout(cache, RNN_CACHE, closed=False),
+        Call(bptt.output_backward, dO=A("T B M"), cache=Layout(out_cache, OUT_CACHE, cache=True)),
+        Call(bptt.rnn_backward, dV=A("T+1 B N"), cache=Layout(cache, RNN_CACHE, cache=True),
              tau=Int(2, optional=True)),
         Call(bptt.bptt_errors, dV=A("T+1 B N"), g_prime=A("T B N", positive=True), w_vv=A("N N")),
         Call(bptt.truncated_errors, dV=A("T+1 B N"), g_prime=A("T B N", positive=True),
@@ -407,7 +412,7 @@ def _calls():
         *(Call(gru.gru_backward, v, dV=A("T+1 B N"), cache=Layout(gru_caches[v], {
             "x": "T B K", "V": "T+1 B N", "z": "T B N", "r": "T B N", "h": "T B N",
             "u": "T B N" if v == "after" else None, "params": _gru_layout(v),
-            "variant": Name(v, gru.VARIANTS), "g": Name("tanh", G)}, closed=False))
+            "variant": Name(v, gru.VARIANTS), "g": Name("tanh", G)}, cache=True))
           for v in gru.VARIANTS),
         Call(gru.init_params, N=Int(5), K=Int(6), variant=Name("after", gru.VARIANTS),
              seed=Seed(3), scale=Positive(0.5, optional=True), z_bias=Real(1.0)),
@@ -419,21 +424,21 @@ def _calls():
         Call(tasks.delayed_echo, T=Int(6, also=[1, 2]), B=Int(2), delay=Int(2, also=[6, 7]),
              seed=Seed(0)),
         # diagnostics
-        Call(diagnostics.jacobian_product, cache=Layout(cache, TRAJECTORY, closed=False),
+        Call(diagnostics.jacobian_product, cache=Layout(cache, TRAJECTORY, cache=True),
              s=Int(1, 0, also=[3, T + 1]), t=Int(2, 0, also=[0, T + 1])),
-        Call(diagnostics.state_gradients, cache=Layout(cache, TRAJECTORY, closed=False),
+        Call(diagnostics.state_gradients, cache=Layout(cache, TRAJECTORY, cache=True),
              dV_T=A("B N")),
         Call(diagnostics.input_gradients,
-             cache=Layout(cache, {**TRAJECTORY, "w_vx": "N K"}, closed=False),
+             cache=Layout(cache, {**TRAJECTORY, "w_vx": "N K"}, cache=True),
              dV=A("T+1 B N")),
-        Call(diagnostics.gradient_norms, cache=Layout(cache, TRAJECTORY, closed=False),
+        Call(diagnostics.gradient_norms, cache=Layout(cache, TRAJECTORY, cache=True),
              dV_T=A("B N"), wrt=Name("x", ("V", "x"))),
         Call(diagnostics.decay_rate, norms=A("L", positive=True, ndims=(1, 2)),
              start=Int(0, 0, also=[L - 1, L]), stop=Int(L, 0, optional=True, also=[0, 1])),
         Call(diagnostics.singular_values, w=A("N N")),
         Call(diagnostics.spectral_radius, w=A("N N")),
         Call(diagnostics.bound_rate, w_vv=A("N N"), g=Name("sigmoid", G)),
-        Call(diagnostics.typical_rate, cache=Layout(cache, TRAJECTORY, closed=False)),
+        Call(diagnostics.typical_rate, cache=Layout(cache, TRAJECTORY, cache=True)),
         # gradcheck
         Call(gradcheck.numerical_gradients, f=Thing(quadratic), params=FreeDict(free),
              h=Positive(1e-5), names=NameList(["a"])),

@@ -62,9 +62,12 @@ def test_any_shape_and_infinities_where_allowed():
         array_arg("a", np.zeros((2, 0)), None, {})
     big = np.array([1e308, 1e308])      # the sum overflows, the entries are finite
     assert array_arg("a", big, ("L",), {}) is big
-    assert np.isinf(array_arg("n", [1.0, np.inf], ("L",), {}, finite=False)[1])
+    assert np.isinf(array_arg("n", [1.0, np.inf], ("L",), {}, inf=True)[1])
     with pytest.raises(ValueError, match="^n: contains NaN$"):
-        array_arg("n", [1.0, np.inf, np.nan], ("L",), {}, finite=False)
+        array_arg("n", [1.0, np.inf, np.nan], ("L",), {}, inf=True)
+    with pytest.raises(ValueError, match="^n: contains inf$"):
+        array_arg("n", np.full(5000, np.inf), ("L",), {}, nan=True)
+    assert np.isnan(array_arg("c", [np.nan, np.inf], ("L",), {}, nan=True, inf=True)).any()
 
 
 @pytest.mark.parametrize("bad", [0, -1, 2.0, True, "3", None, [3]])
@@ -119,6 +122,9 @@ def test_dicts_and_caches_name_their_entries():
         cache_arg("cache", {**cache, "w": np.zeros((3, 3))}, {"b": ("T", "N"), "w": ("N", "N")}, "f", {})
     with pytest.raises(ValueError, match=r'^cache\["g"\]: expected one of'):
         cache_arg("cache", {**cache, "g": "cube"}, {"b": ("T", "N")}, "f", {})
+    # a forward pass that overflowed leaves inf and NaN in its cache: its honest result
+    overflowed = {**cache, "b": np.array([[np.inf, np.nan]] * 3)}
+    assert np.isinf(cache_arg("cache", overflowed, {"b": ("T", "N")}, "f", {})["b"][0, 0])
 
 
 def test_checked_validates_before_the_call_and_unchecked_does_not():
