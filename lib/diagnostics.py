@@ -128,11 +128,11 @@ def _trajectory(cache, sizes=None):
 def _norms_arg(norms):
     """norms (L,) or (L, B); zeros, inf and NaN (underflow, overflow) are allowed outside the
     range that decay_rate fits, which checks that range."""
-    try:
-        ndim = np.ndim(norms) if isinstance(norms, (np.ndarray, list, tuple)) else 1
-    except ValueError:      # a ragged list
+    try:        # None, a str, a ragged list...: array_arg names these mistakes
+        ndim = np.ndim(norms) if isinstance(norms, (list, tuple)) or hasattr(norms, "ndim") else 1
+    except ValueError:
         ndim = 1
-    if ndim not in (1, 2):     # array_arg names the other mistakes
+    if ndim not in (1, 2):
         raise ValueError(f"norms: expected shape (L,) or (L, B), got {np.shape(norms)}")
     return array_arg("norms", norms, ("L", "B")[:ndim], {}, nan=True, inf=True).astype(np.float64)
 
