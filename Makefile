@@ -32,22 +32,22 @@ _build/.lib-stamp: $(wildcard lib/*.py) requirements.txt
 
 book: env _build/.lib-stamp
 	$(BIN)/jupyter-book build -W -n --keep-going .
-	$(BIN)/python tools/check_build.py _build/html
+	$(BIN)/python tools/sphinx/check_build.py _build/html
 
 test: env
 	$(BIN)/python -m pytest
 
 # Re-run every chapter in place and store its outputs (after changing lib/ or a chapter).
 execute: env
-	$(BIN)/python tools/execute.py chapters/*.ipynb
+	$(BIN)/python tools/scripts/execute.py chapters/*.ipynb
 
 benchmark: env
-	$(BIN)/python tools/benchmark.py
+	$(BIN)/python tools/bench/benchmark.py
 
 # The chapters with solution code replaced by stubs and written solutions removed (instructors.md).
 OUTDIR ?= _build/student
 student: env
-	$(BIN)/python tools/student_edition.py $(OUTDIR)
+	$(BIN)/python tools/scripts/student_edition.py $(OUTDIR)
 
 clean:
 	rm -rf _build

@@ -148,9 +148,12 @@ def positive_int(name, value):
     return integer_arg(name, value, 1)
 
 
-def seed_arg(name, value):
+def seed_arg(name, value, none=False):
     """Return ``value`` as an int >= 0: a seed for ``np.random.default_rng`` or torch, given
-    explicitly (None, which would draw a fresh seed, is refused: every result must repeat)."""
+    explicitly. None, which draws from a random state not given, passes only where ``none``
+    allows it (a function that documents what it then does)."""
+    if value is None and none:
+        return None
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
         raise ArgumentTypeError(f"{name}: expected an integer seed >= 0, got {value!r}")
     if value < 0:
@@ -209,6 +212,18 @@ def activation_name(name, value):
     """Return ``value`` if it names an activation function of ``rnnbook.activations``."""
     from .activations import ACTIVATIONS    # that module imports this one
     return choice(name, value, ACTIVATIONS)
+
+
+def floating_dtype(name, value):
+    """Return ``value`` as a numpy dtype if it is float32 or float64 (None is not a dtype here,
+    though numpy reads it as float64)."""
+    try:
+        dtype = None if value is None else np.dtype(value)
+    except TypeError as exc:
+        raise ArgumentTypeError(f"{name}: expected float32 or float64, got {value!r}") from exc
+    if dtype not in (np.float32, np.float64):
+        raise ValueError(f"{name}: expected float32 or float64, got {value!r}")
+    return dtype
 
 
 def checked(check):

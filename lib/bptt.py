@@ -208,7 +208,7 @@ def fixed_point_errors(e, g_prime, w_vv):
     Shapes: e = -dH/dV* through the outputs (B, N), g_prime = g'(b*) (B, N),
     w_vv (N, N). Returns Delta* (B, N).
     """
-    eye = np.eye(len(w_vv))
+    eye = np.eye(len(w_vv), dtype=np.result_type(e, g_prime, w_vv))
     A = eye - g_prime[:, :, None] * w_vv.T     # one (N, N) matrix per sequence
     return np.linalg.solve(A, (g_prime * e)[:, :, None])[:, :, 0]
 
@@ -230,7 +230,7 @@ def fixed_point_sensitivities(x, w_vv, w_vx, theta_v, V_star, g="tanh"):
     g_prime = act.g_prime(V_star @ w_vv.T + x @ w_vx.T - theta_v)
     _require_stable(g_prime, w_vv)
     B, N = V_star.shape
-    eye = np.eye(N)
+    eye = np.eye(N, dtype=np.result_type(x, w_vv, w_vx, theta_v, V_star))
     J = g_prime[:, :, None] * w_vv
     rhs = np.einsum("bk,km,bn->bkmn", g_prime, eye, V_star).reshape(B, N, N * N)
     return np.linalg.solve(eye - J, rhs).reshape(B, N, N, N)

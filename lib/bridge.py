@@ -12,7 +12,7 @@ import numpy as np
 import torch
 
 from . import gru
-from .reference import BookGRU
+from .train import BookGRU
 
 
 class GRUFunction(torch.autograd.Function):
@@ -41,7 +41,7 @@ class GRUFunction(torch.autograd.Function):
 
 
 class NumpyGRU(BookGRU):
-    """``reference.BookGRU`` (the same parameters, names and initialisation)
+    """``train.BookGRU`` (the same parameters, names and initialisation)
     whose forward and backward passes are rnnbook.gru's, through GRUFunction.
     Inputs (T, B, K) on the CPU; returns V(1..T) of shape (T, B, N)."""
 

@@ -126,7 +126,7 @@ def check_gru_step(gru_step):
     """
     from . import gru
     B, N, K = 3, 4, 2
-    params = gru.init_params(N, K, "before", seed=7, scale=1.0)
+    params = gru.init_params(K, N, "before", seed=7, scale=1.0)
     rng = np.random.default_rng(8)
     x, v0 = rng.standard_normal((1, B, K)), rng.standard_normal((B, N))
     expected = gru.gru_forward(x, params, v0)[0][1]

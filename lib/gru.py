@@ -15,7 +15,7 @@ import numpy as np
 
 from . import activations
 from ._validate import (activation_name, array_arg, cache_arg, choice, dict_arg, entry,
-                        number_arg, positive_int, positive_number, seed_arg)
+                        floating_dtype, number_arg, positive_int, positive_number, seed_arg)
 
 __all__ = ["VARIANTS", "PARAMS", "param_names", "param_dims", "gru_forward", "gru_backward",
            "init_params"]
@@ -131,21 +131,23 @@ def _sum_over_time(da, inputs):
     return da.reshape(-1, da.shape[-1]).T @ inputs.reshape(-1, inputs.shape[-1])
 
 
-def init_params(N, K, variant="before", seed=0, scale=None, z_bias=0.0):
-    """Random parameters as torch.nn.GRU initialises them: uniform in [-1/sqrt(N), 1/sqrt(N)].
+def init_params(K, N, variant="before", *, seed, scale=None, z_bias=0.0, dtype=np.float64):
+    """Random parameters as torch.nn.GRU initialises them: uniform in [-1/sqrt(N), 1/sqrt(N)]
+    (or [-scale, scale]), for K inputs and N units.
 
     ``z_bias`` is added to the update gate's bias (i.e. subtracted from theta_z): a positive value
-    starts every unit with z near 1, keeping its state. Returns a dict of float64 arrays.
+    starts every unit with z near 1, keeping its state. Returns a dict of arrays drawn in float64
+    and given ``dtype``.
     """
-    sizes = {"N": positive_int("N", N), "K": positive_int("K", K)}
+    sizes = {"K": positive_int("K", K), "N": positive_int("N", N)}
     names = param_names(variant)
     rng = np.random.default_rng(seed_arg("seed", seed))
     bound = 1 / np.sqrt(N) if scale is None else positive_number("scale", scale)
-    z_bias = number_arg("z_bias", z_bias)
+    z_bias, dtype = number_arg("z_bias", z_bias), floating_dtype("dtype", dtype)
     params = {name: rng.uniform(-bound, bound, size=[sizes[d] for d in param_dims(name)])
               for name in names}
     params["theta_z"] -= z_bias
-    return params
+    return {name: a.astype(dtype, copy=False) for name, a in params.items()}
 
 
 def _gru_args(x, params, v0, variant, g):

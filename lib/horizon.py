@@ -79,36 +79,34 @@ RESULTS_URL = ("https://raw.githubusercontent.com/open-rnn-book/rnn-gru-book/mai
                "chapters/data/horizon_results.json")
 
 
-def make_model(name, seed):
+def make_model(name, *, seed):
     """The network ``name`` of ``MODELS`` with SETUP's sizes, from ``seed``.
 
     "rnn", "gru" and "lstm" are ``train.make_model``'s torch.nn.RNN (tanh),
     torch.nn.GRU (the reset gate after the product) and torch.nn.LSTM.
-    "gru-before" is ``reference.BookGRU`` with eq. (9.30c) as printed.
+    "gru-before" is ``train.BookGRU`` with eq. (9.30c) as printed.
     "gru-no-update" is the "gru" of the same seed with torch's update-gate
     bias at ``SHUT`` (the book's threshold at -SHUT = +1e4): z = 0, so
     V(t) = h(t) at every step, and no gradient reaches the gate.
     """
     import torch
 
-    from . import reference, train
+    from . import torchnn, train
     choice("name", name, MODELS)
     seed = seed_arg("seed", seed)
     K, N, M = SETUP["K"], SETUP["N"], SETUP["M"]
     if name == "gru-before":
-        with torch.random.fork_rng(devices=[]):
-            torch.manual_seed(seed)          # the readout's initial weights
-            gru = reference.BookGRU(K, N, "before", seed=seed)
-            return train.SequenceModel(gru, N, M)
+        gru = train.BookGRU(K, N, "before", seed=seed)
+        return train.SequenceModel(gru, N, M, seed=seed)
     model = train.make_model(name.removesuffix("-no-update"), K, N, M,
                              seed=seed)
     if name == "gru-no-update":
-        with torch.no_grad():       # torch stacks the gates' rows as r, z, n
-            model.recurrent.bias_ih_l0[N:2 * N] = SHUT
+        with torch.no_grad():
+            model.recurrent.bias_ih_l0[torchnn.gate_rows("z", N)] = SHUT
     return model
 
 
-def run_cell(name, T, seed, steps=None):
+def run_cell(name, T, *, seed, steps=None):
     """Train network ``name`` from ``seed`` on the adding problem of length
     ``T``, with SETUP.
 
@@ -124,7 +122,7 @@ def run_cell(name, T, seed, steps=None):
     from . import train
     T, seed = positive_int("T", T), seed_arg("seed", seed)
     steps = SETUP["steps"] if steps is None else positive_int("steps", steps)
-    model = make_model(name, seed)
+    model = make_model(name, seed=seed)
     task = functools.partial(tasks.adding_problem, T=T, B=SETUP["B"])
     start = time.perf_counter()
     history = train.train(model, task, steps, lr=SETUP["lr"],
@@ -159,13 +157,13 @@ def run_grid(grid=None, seeds=None, jobs=1, report=None):
     start = time.perf_counter()
     if positive_int("jobs", jobs) == 1:
         _one_thread()
-        runs = [_reported(run_cell(*cell), report) for cell in todo]
+        runs = [_reported(run_cell(name, T, seed=seed), report) for name, T, seed in todo]
     else:
         import concurrent.futures
         import multiprocessing
         with concurrent.futures.ProcessPoolExecutor(
                 jobs, mp_context=multiprocessing.get_context("spawn"), initializer=_one_thread) as pool:
-            futures = [pool.submit(run_cell, *cell) for cell in todo]
+            futures = [pool.submit(run_cell, name, T, seed=seed) for name, T, seed in todo]
             for future in concurrent.futures.as_completed(futures):
                 _reported(future.result(), report)
             runs = [future.result() for future in futures]
@@ -266,7 +264,7 @@ def save_results(results, path=RESULTS):
 def load_results(path=RESULTS, url=RESULTS_URL):
     """Read a results file. Where the default ``path`` does not exist (the library installed
     without the book's folders), ``data/horizon_results.json`` in the working folder is read if it
-    is there (a chapter's folder that carries its data: the student edition, tools/colab_check.py);
+    is there (a chapter's folder that carries its data: the student edition, tools/scripts/colab_check.py);
     otherwise the file is fetched from ``url``, the one in the book's repository (Colab)."""
     path = pathlib.Path(path)
     local = pathlib.Path("data") / RESULTS.name

@@ -7,8 +7,8 @@ t = 0..T with ``V[0]`` the initial state. Weights are stored as in the equations
 import numpy as np
 
 from . import activations
-from ._validate import (activation_name, array_arg, integer_arg, number_arg, positive_int,
-                        positive_number, seed_arg)
+from ._validate import (activation_name, array_arg, floating_dtype, integer_arg, number_arg,
+                        positive_int, positive_number, seed_arg)
 
 __all__ = ["rnn_forward", "output_forward", "autonomous", "FixedPointNotFound", "steady_state",
            "random_weights", "lyapunov_exponent"]
@@ -79,10 +79,12 @@ def autonomous(w_vv, v0, T, theta_v=None, g="tanh"):
     w_vv = array_arg("w_vv", w_vv, ("N", "N"), sizes)
     v0 = array_arg("v0", v0, ("B", "N"), sizes)
     T = positive_int("T", T)
-    theta_v = (np.zeros(sizes["N"]) if theta_v is None
+    # zeros (a missing theta_v, the input and its weights) take the others' dtype, not float64
+    theta_v = (np.zeros(sizes["N"], dtype=np.result_type(w_vv, v0)) if theta_v is None
                else array_arg("theta_v", theta_v, ("N",), sizes))
-    x = np.zeros((T, v0.shape[0], 1), dtype=v0.dtype)
-    return rnn_forward(x, w_vv, np.zeros((sizes["N"], 1)), theta_v, v0=v0, g=g)
+    dtype = np.result_type(w_vv, v0, theta_v)
+    x = np.zeros((T, sizes["B"], 1), dtype=dtype)
+    return rnn_forward(x, w_vv, np.zeros((sizes["N"], 1), dtype=dtype), theta_v, v0=v0, g=g)
 
 
 class FixedPointNotFound(RuntimeError):
@@ -95,7 +97,8 @@ def steady_state(x, w_vv, w_vx, theta_v, v0=None, g="tanh", tol=1e-12, max_iter=
     Shapes: x (B, K), w_vv (N, N), w_vx (N, K), theta_v (N,), v0 (B, N) or None for zeros.
     Returns ``(V_star, n_iter)`` with V_star of shape (B, N). Raises FixedPointNotFound when the
     largest change per step is still above ``tol`` after ``max_iter`` steps: the fixed point
-    reached from ``v0`` is unstable, or the dynamics oscillate or are chaotic.
+    reached from ``v0`` is unstable, or the dynamics oscillate or are chaotic. Float32 iterates in
+    float32, whose rounding (about 1e-7) stays above the default tol: give it a larger one.
     """
     sizes = {}
     x = array_arg("x", x, ("B", "K"), sizes)
@@ -105,7 +108,12 @@ def steady_state(x, w_vv, w_vx, theta_v, v0=None, g="tanh", tol=1e-12, max_iter=
     max_iter = positive_int("max_iter", max_iter)
     tol = positive_number("tol", tol)
     act = activations.get(activation_name("g", g))
-    V = np.zeros((sizes["B"], sizes["N"])) if v0 is None else array_arg("v0", v0, ("B", "N"), sizes)
+    args = [x, w_vv, w_vx, theta_v]
+    if v0 is not None:
+        args.append(array_arg("v0", v0, ("B", "N"), sizes))
+    dtype = np.result_type(*args)   # a missing v0 is zeros of the others' dtype, not float64
+    x, w_vv, w_vx, theta_v, *v0 = (a.astype(dtype, copy=False) for a in args)
+    V = v0[0] if v0 else np.zeros((sizes["B"], sizes["N"]), dtype=dtype)
     drive = x @ w_vx.T - theta_v
     for n_iter in range(1, max_iter + 1):
         V_next = act.g(V @ w_vv.T + drive)
@@ -119,28 +127,30 @@ def steady_state(x, w_vv, w_vx, theta_v, v0=None, g="tanh", tol=1e-12, max_iter=
         "try smaller recurrent weights, another v0, or a larger max_iter.")
 
 
-def random_weights(N, K, scale, seed):
+def random_weights(K, N, scale, *, seed, dtype=np.float64):
     """Random recurrent network: w_vv = scale * G / sqrt(N) with G standard normal, so that the
     spectral radius of w_vv is close to ``scale`` for large N; w_vx standard normal / sqrt(K);
-    theta_v = 0. Returns ``(w_vv, w_vx, theta_v)`` in float64 with shapes (N, N), (N, K), (N,).
+    theta_v = 0. Returns ``(w_vv, w_vx, theta_v)`` with shapes (N, N), (N, K), (N,), drawn in
+    float64 and given ``dtype``.
     """
-    N, K = positive_int("N", N), positive_int("K", K)
+    K, N, dtype = positive_int("K", K), positive_int("N", N), floating_dtype("dtype", dtype)
     scale = number_arg("scale", scale, low=0.0)
     rng = np.random.default_rng(seed_arg("seed", seed))
     w_vv = scale * rng.standard_normal((N, N)) / np.sqrt(N)
     w_vx = rng.standard_normal((N, K)) / np.sqrt(K)
-    return w_vv, w_vx, np.zeros(N)
+    return tuple(a.astype(dtype, copy=False) for a in (w_vv, w_vx, np.zeros(N)))
 
 
-def lyapunov_exponent(w_vv, v0, T, transient=500, theta_v=None, g="tanh", seed=0):
+def lyapunov_exponent(w_vv, v0, T, transient=500, theta_v=None, g="tanh", *, seed):
     """Largest Lyapunov exponent of eq. (1.1) without input, lambda = lim (1/T) ln |dV(T)| / |dV(0)|.
 
     Shapes: w_vv (N, N), v0 (B, N), theta_v (N,) or None for zeros. Runs V(t) = g(w_vv V(t-1) -
     theta_v) from each row of v0 for ``transient`` steps, then follows a tangent vector
-    dV(t) = g'(b(t)) * (w_vv dV(t-1)) for T more steps, renormalising it at every step
-    (Benettin's method), and returns lambda of shape (B,), in nats per step: the mean of
-    ln |dV(t)| / |dV(t-1)|. Negative: nudges fade (near the zero state, at the rate ln rho);
-    zero: a limit cycle or a quasi-periodic orbit; positive: chaos, nudges grow like e^(lambda t).
+    dV(t) = g'(b(t)) * (w_vv dV(t-1)), whose random first direction is drawn from ``seed``, for
+    T more steps, renormalising it at every step (Benettin's method), and returns lambda of shape
+    (B,), in nats per step, in float64 (a measurement): the mean of ln |dV(t)| / |dV(t-1)|.
+    Negative: nudges fade (near the zero state, at the rate ln rho); zero: a limit cycle or a
+    quasi-periodic orbit; positive: chaos, nudges grow like e^(lambda t).
     """
     sizes = {}
     w_vv = array_arg("w_vv", w_vv, ("N", "N"), sizes)

@@ -53,11 +53,12 @@ def gradients(x, y, params, g="tanh", g_out="linear"):
     w_ov, theta_o = p["w_ov"], p["theta_o"]
     V = p["v0"]
     B, N = V.shape
-    eye = np.eye(N)
+    dtype = np.result_type(*p.values())     # float32 in, float32 out
+    eye = np.eye(N, dtype=dtype)
     # sensitivities with the parameters flattened: sens[a][b, k, :] = dV_k(t)/da, at t = 0
-    sens = {"w_vv": np.zeros((B, N, N * N)), "w_vx": np.zeros((B, N, w_vx.size)),
-            "theta_v": np.zeros((B, N, N)), "v0": np.tile(eye, (B, 1, 1))}
-    per_seq = {name: np.zeros((B, s.shape[2])) for name, s in sens.items()}
+    sens = {"w_vv": np.zeros((B, N, N * N), dtype), "w_vx": np.zeros((B, N, w_vx.size), dtype),
+            "theta_v": np.zeros((B, N, N), dtype), "v0": np.tile(eye, (B, 1, 1))}
+    per_seq = {name: np.zeros((B, s.shape[2]), dtype) for name, s in sens.items()}
     H, grads = 0.0, {"w_ov": np.zeros_like(w_ov), "theta_o": np.zeros_like(theta_o)}
     for x_t, y_t in zip(p["x"], p["y"]):
         b = V @ w_vv.T + x_t @ w_vx.T - theta_v

@@ -1,9 +1,10 @@
 """Seeded sequence tasks that need memory: the adding problem, a latch and a delayed echo.
 
-Every generator takes the sequence length ``T``, the batch size ``B`` and an explicit ``seed``
-(``np.random.default_rng(seed)``), and returns float64 numpy arrays, time-major like the rest of
-the library: inputs ``x`` of shape (T, B, K) with ``x[t-1]`` = x(t), and targets ``y`` of shape
-(B, M) for a task answered once at the end, or (T, B, M) for a task answered at every step.
+Every generator takes the sequence length ``T``, the batch size ``B`` and a keyword ``seed``
+(``np.random.default_rng(seed)``; the training loop calls a task as ``task(seed=...)``), and
+returns float64 numpy arrays, time-major like the rest of the library: inputs ``x`` of shape
+(T, B, K) with ``x[t-1]`` = x(t), and targets ``y`` of shape (B, M) for a task answered once at
+the end, or (T, B, M) for a task answered at every step.
 """
 import numpy as np
 
@@ -12,7 +13,7 @@ from ._validate import array_arg, number_arg, positive_int, seed_arg
 __all__ = ["adding_problem", "adding_baselines", "latch", "delayed_echo"]
 
 
-def adding_problem(T, B, seed):
+def adding_problem(T, B, *, seed):
     """The adding problem: y = x_0(t1) + x_0(t2), the sum of the two marked numbers.
 
     Channel 0 of x holds numbers drawn uniformly from [0, 1]; channel 1 holds the markers, exactly
@@ -49,7 +50,7 @@ def adding_baselines(x, y):
             "remember the second number": float(np.mean((y[:, 0] - remembered - 0.5) ** 2))}
 
 
-def latch(T, B, seed, p=0.05):
+def latch(T, B, *, seed, p=0.05):
     """A latch (flip-flop): y(t) = +1 if the latest pulse up to time t was a set, -1 if it was a
     reset or if no pulse has come yet (the latch starts reset).
 
@@ -73,7 +74,7 @@ def latch(T, B, seed, p=0.05):
     return x, y
 
 
-def delayed_echo(T, B, delay, seed):
+def delayed_echo(T, B, delay, *, seed):
     """Delayed echo: y(t) = x(t - delay), a stream of random bits played back ``delay`` steps
     late, with y(t) = 0 for t <= delay (as if the stream had been preceded by zeros).
 

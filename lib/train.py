@@ -1,6 +1,8 @@
-"""A small torch training loop for the sequence tasks of ``rnnbook.tasks``: Adam, optional
-gradient-norm clipping, early stopping, seeded, on the CPU unless a GPU is asked for.
+"""Trainable models and a small torch training loop for the sequence tasks of ``rnnbook.tasks``:
+Adam, optional gradient-norm clipping, early stopping, seeded, on the CPU unless a GPU is asked for.
 
+The models: ``SequenceModel`` (a recurrent module with a linear readout), built by ``make_model``
+around torch.nn.RNN, GRU or LSTM, and ``BookGRU``, eqs. (9.30a-d) with either reset placement.
 Training uses torch autograd in float32 (the library's numpy code is for checking the equations;
 this module is for running experiments). Importing it imports torch.
 """
@@ -10,10 +12,11 @@ import sys
 import numpy as np
 import torch
 
+from . import gru, reference
 from ._validate import (ArgumentTypeError, callable_arg, choice, flag_arg, positive_int,
                         positive_number, seed_arg)
 
-__all__ = ["CELLS", "SequenceModel", "make_model", "train"]
+__all__ = ["CELLS", "SequenceModel", "BookGRU", "make_model", "train"]
 
 CELLS = {
     "rnn": lambda K, N: torch.nn.RNN(K, N, nonlinearity="tanh"),
@@ -28,12 +31,21 @@ class SequenceModel(torch.nn.Module):
 
     ``recurrent`` is any module that maps x of shape (T, B, K) to the states V(1..T) of shape
     (T, B, N), or to a tuple whose first item is that, as ``torch.nn.RNN``, ``GRU`` and ``LSTM`` do.
+    The readout starts as ``torch.nn.Linear(N, M)`` does, drawn from ``seed`` (torch's global
+    random state is left as it was) or, with ``seed=None``, from that global state.
     """
 
-    def __init__(self, recurrent, N, M, every_step=False):
+    def __init__(self, recurrent, N, M, *, seed, every_step=False):
         super().__init__()
         self.recurrent = _module_arg("recurrent", recurrent)
-        self.readout = torch.nn.Linear(positive_int("N", N), positive_int("M", M))
+        N, M = positive_int("N", N), positive_int("M", M)
+        seed = seed_arg("seed", seed, none=True)
+        if seed is None:
+            self.readout = torch.nn.Linear(N, M)
+        else:
+            with torch.random.fork_rng(devices=[]):
+                torch.manual_seed(seed)
+                self.readout = torch.nn.Linear(N, M)
         self.every_step = flag_arg("every_step", every_step)
 
     def forward(self, x):
@@ -42,7 +54,33 @@ class SequenceModel(torch.nn.Module):
         return self.readout(V if self.every_step else V[-1])
 
 
-def make_model(cell, K, N, M, seed, every_step=False):
+class BookGRU(torch.nn.Module):
+    """Eqs. (9.30a-d) as a trainable torch module, for either reset placement.
+
+    ``forward(x)`` maps inputs (T, B, K) to the states V(1..T) of shape (T, B, N), starting from
+    V(0) = 0, like ``torch.nn.GRU``; autograd differentiates ``reference.gru_forward``. The
+    parameters carry the book's names and start as ``gru.init_params(K, N, variant, seed=seed,
+    z_bias=z_bias)`` (torch.nn.GRU's uniform range, ``z_bias`` raising the update gate's bias), in
+    ``dtype``. ``params()`` returns them as numpy float64 arrays for ``rnnbook.gru``.
+    """
+
+    def __init__(self, K, N, variant="before", *, seed, z_bias=0.0, dtype=torch.float32):
+        super().__init__()
+        self.variant = variant
+        dtype = _torch_dtype("dtype", dtype)
+        init = gru.init_params(K, N, variant, seed=seed, z_bias=z_bias)
+        for name, value in init.items():
+            setattr(self, name, torch.nn.Parameter(torch.tensor(value, dtype=dtype)))
+
+    def params(self):
+        """The parameters as a dict of numpy float64 arrays, in the book's names."""
+        return {name: p.detach().cpu().double().numpy() for name, p in self.named_parameters()}
+
+    def forward(self, x):
+        return reference.gru_forward(x, dict(self.named_parameters()), variant=self.variant)[1:]
+
+
+def make_model(cell, K, N, M, *, seed, every_step=False):
     """A ``SequenceModel`` around ``torch.nn.RNN`` (tanh), ``GRU`` or ``LSTM`` (``cell`` = "rnn",
     "gru" or "lstm") with K inputs, N units and M outputs, in PyTorch's default initialisation
     drawn from ``seed`` (the global torch random state is left as it was)."""
@@ -51,14 +89,15 @@ def make_model(cell, K, N, M, seed, every_step=False):
     seed, every_step = seed_arg("seed", seed), flag_arg("every_step", every_step)
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
-        return SequenceModel(build(K, N), N, M, every_step)
+        # the readout continues the stream that drew the cell (seed=None): so were the stored runs made
+        return SequenceModel(build(K, N), N, M, seed=None, every_step=every_step)
 
 
-def train(model, task, steps, lr=1e-3, clip=None, target_loss=None, seed=0, device="cpu",
+def train(model, task, steps, *, seed, lr=1e-3, clip=None, target_loss=None, device="cpu",
           eval_every=None, eval_batches=4, progress=None):
     """Train ``model`` with Adam on the mean squared error, one fresh batch per step.
 
-    ``task(seed)`` returns a batch ``(x, y)`` of numpy arrays, e.g.
+    ``task(seed=...)`` returns a batch ``(x, y)`` of numpy arrays, e.g.
     ``functools.partial(tasks.adding_problem, T=20, B=64)``; batch i is drawn with a seed derived
     from ``seed``, and the evaluation set (``eval_batches`` batches) with seeds of its own, so a
     run is reproducible. With ``clip``, gradients whose norm exceeds it are rescaled to norm
@@ -139,6 +178,12 @@ def _tensor(a, device):
 def _module_arg(name, value):
     if not isinstance(value, torch.nn.Module):
         raise ArgumentTypeError(f"{name}: expected a torch.nn.Module, got {type(value).__name__}")
+    return value
+
+
+def _torch_dtype(name, value):
+    if value not in (torch.float32, torch.float64):
+        raise ArgumentTypeError(f"{name}: expected torch.float32 or torch.float64, got {value!r}")
     return value
 
 

@@ -26,7 +26,7 @@ def recurrent_weights(structure, scale, seed=0):
     if structure == "two units, rotation":
         phi = 2 * np.pi / 12                     # a rotation by 30 degrees per step
         return scale * np.array([[np.cos(phi), -np.sin(phi)], [np.sin(phi), np.cos(phi)]])
-    return rnn.random_weights(64, 1, scale, seed)[0]
+    return rnn.random_weights(1, 64, scale, seed=seed)[0]
 
 
 def simulate_dynamics(structure, scale, g="tanh", T=60, seed=0):
@@ -146,7 +146,7 @@ def simulate_gradients(scale, g="tanh", lag=100, N=128, B=8, seed=0):
     lag = positive_int("lag", lag)
     if not np.isfinite(scale) or scale < 0:
         raise ValueError(f"scale: expected a finite number >= 0, got {scale!r}")
-    w_vv, w_vx, theta_v = rnn.random_weights(N, 1, scale, seed)
+    w_vv, w_vx, theta_v = rnn.random_weights(1, N, scale, seed=seed)
     rng = np.random.default_rng(seed + 1)
     _, cache = rnn.rnn_forward(rng.standard_normal((lag, B, 1)), w_vv, w_vx, theta_v, g=g)
     dV_T = rng.standard_normal((B, N))

@@ -7,12 +7,21 @@ for _name in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
     os.environ.setdefault(_name, "1")
 
 import matplotlib  # noqa: E402  (after the thread counts, which numpy reads when it loads)
+import numpy as np  # noqa: E402
 import pytest  # noqa: E402
+from hypothesis import settings  # noqa: E402
 
 # Tests draw figures without a screen.
 matplotlib.use("Agg")
 
 import portability  # noqa: E402  (tests/portability.py)
+
+# Property tests draw the same examples on every run and machine: a failure CI sees is one anybody can
+# reproduce, and a green run stays green. (Their examples still span the strategies; a change of a
+# strategy or of max_examples draws new ones.)
+settings.register_profile("book", derandomize=True, database=None)
+settings.load_profile("book")
+from rnnbook import gradcheck  # noqa: E402
 
 _runs = None
 
@@ -50,3 +59,28 @@ def _portability(item):
 @pytest.fixture(scope="session")
 def portability_runs():
     return _runs if _runs is not None else portability.Runs().start()
+
+
+@pytest.fixture(scope="session")
+def sequence_problem():
+    """make(T=5, B=3, N=4, K=2, M=2, seed=0, scale=1.0) -> (x, y, params): a random problem for the
+    network of Chapter 2 and its readout, x (T, B, K), y (T, B, M) and params with the arrays of
+    ``bptt.PARAMS`` and v0, w_vv of entries ~ scale / sqrt(N). Session-scoped, so that
+    hypothesis's tests can take it."""
+    def make(T=5, B=3, N=4, K=2, M=2, seed=0, scale=1.0):
+        rng = np.random.default_rng(seed)
+        x, y = rng.standard_normal((T, B, K)), rng.standard_normal((T, B, M))
+        params = dict(w_vv=scale * rng.standard_normal((N, N)) / np.sqrt(N), w_vx=rng.standard_normal((N, K)),
+                      theta_v=rng.standard_normal(N), w_ov=rng.standard_normal((M, N)),
+                      theta_o=rng.standard_normal(M), v0=rng.standard_normal((B, N)))
+        return x, y, params
+    return make
+
+
+@pytest.fixture(scope="session")
+def worst_error():
+    """worst(a, b, names=None): the largest ``gradcheck.relative_error`` between the arrays of two
+    gradient dicts, over ``names`` (default: every array of a)."""
+    def worst(a, b, names=None):
+        return max(gradcheck.relative_error(a[k], b[k]) for k in (a if names is None else names))
+    return worst

@@ -10,18 +10,18 @@ the background while the rest of the test session runs, under code paths that ro
   AVX code (here not the native AVX2 one).
 
 Measured on the book's machine (AMD EPYC, AVX2), each of these changes the last digits of a
-training run; together with the native run they are three different paths. The runs happen one
-after the other in one background thread, on the core that the main session (one thread) leaves
-free. ``tests/test_portability.py`` waits for them and reports.
+training run; together with the native run they are three different paths. The runs, one per
+chapter and path, come from one queue: a background thread takes them one after the other, on the
+core that the main session (one thread) leaves free, and when the main session reaches
+``tests/test_portability.py``, which waits for them and reports, a second thread joins in.
 
-To keep the two cores equally busy, the background also runs the native nbval of the last two
-chapters (NATIVE_IN_BACKGROUND), which the main session then leaves out (conftest.py): measured on
-the book's machine, the main session otherwise ran about 420 s and the background 270 s; with them
-moved, about 340 s each.
+To keep the two cores equally busy, the queue also holds the native nbval of the last two chapters
+(NATIVE_IN_BACKGROUND), which the main session then leaves out (conftest.py).
 """
 import json
 import os
 import pathlib
+import queue
 import re
 import signal
 import subprocess
@@ -33,7 +33,7 @@ def _uses_torch(path):
     """Whether a chapter's code imports torch, or a lib module that does."""
     nb = json.loads(path.read_text(encoding="utf8"))
     code = "\n".join("".join(c["source"]) for c in nb["cells"] if c["cell_type"] == "code")
-    return re.search(r"\bimport torch\b|\b(train|reference|bridge|horizon)\b", code) is not None
+    return re.search(r"\bimport torch\b|\b(train|reference|torchnn|bridge|horizon)\b", code) is not None
 
 
 # The variables below choose PyTorch's and MKL's kernels; a chapter that does not use torch
@@ -55,45 +55,90 @@ def command(chapters):
             *[str(path.relative_to(ROOT)) for path in chapters]]
 
 
+def last_seconds(name, path):
+    """How long the run of ``path`` under ``name`` took last time (its log), or None."""
+    log = LOGS / f"{name}-{path.stem}.log"
+    found = re.findall(r" in ([0-9.]+)s\b", log.read_text()) if log.is_file() else []
+    return float(found[-1]) if found else None
+
+
+def jobs(chapters=CHAPTERS):
+    """(path name, chapter) pairs: every chapter on every other path, and the native run of
+    NATIVE_IN_BACKGROUND. The longest first, by their last run (a run never seen counts as long), so
+    that the short ones are left for the end, when the main session joins in."""
+    pairs = [(name, path) for name in PATHS for path in chapters
+             if name != "native" or path in NATIVE_IN_BACKGROUND]
+    return sorted(pairs, key=lambda pair: -(last_seconds(*pair) or float("inf")))
+
+
 class Runs:
-    """The chapters under each of PATHS, one path after the other, in a background thread."""
+    """Each chapter under each of PATHS, one nbval run per (path, chapter), taken from one queue.
+
+    One worker thread starts with the session and runs on the core the main session (one thread)
+    leaves free. When the main session has nothing left but to wait (the first ``wait``), a second
+    worker joins, so that both cores stay busy until the queue is empty."""
 
     def __init__(self, chapters=CHAPTERS):
         self.chapters = list(chapters)
-        self.results = {}           # path name -> (return code, log file)
+        self._queue = queue.Queue()
+        self._expected = {name: 0 for name in PATHS}
+        for name, path in jobs(self.chapters):
+            self._queue.put((name, path))
+            self._expected[name] += 1
+        self._results = {name: [] for name in PATHS}     # (chapter, return code, log text)
         self.done = {name: threading.Event() for name in PATHS}
-        self._thread = threading.Thread(target=self._run, daemon=True)
-        self._process, self._stopped = None, False
+        for name, count in self._expected.items():
+            if count == 0:
+                self.done[name].set()
+        self._lock = threading.Lock()
+        self._processes, self._workers, self._stopped = set(), [], False
 
     def start(self):
-        self._thread.start()
+        return self._add_worker()
+
+    def _add_worker(self):
+        worker = threading.Thread(target=self._work, daemon=True)
+        self._workers.append(worker)
+        worker.start()
         return self
 
-    def _run(self):
+    def _work(self):
         LOGS.mkdir(parents=True, exist_ok=True)
-        for name, settings in PATHS.items():
-            log = LOGS / f"{name}.log"
-            env = {**os.environ, **settings, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
-            chapters = NATIVE_IN_BACKGROUND if name == "native" else self.chapters
+        while not self._stopped:
+            try:
+                name, path = self._queue.get_nowait()
+            except queue.Empty:
+                return
+            log = LOGS / f"{name}-{path.stem}.log"
+            env = {**os.environ, **PATHS[name], "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
             with open(log, "w") as out:
-                if self._stopped:
-                    return
                 # a session of its own, so that stop() ends its kernel too
-                self._process = subprocess.Popen(command(chapters), cwd=ROOT, env=env, stdout=out,
-                                                 stderr=subprocess.STDOUT, start_new_session=True)
-                code = self._process.wait()
-            self.results[name] = (code, log)
-            self.done[name].set()
+                process = subprocess.Popen(command([path]), cwd=ROOT, env=env, stdout=out,
+                                           stderr=subprocess.STDOUT, start_new_session=True)
+                with self._lock:
+                    self._processes.add(process)
+                code = process.wait()
+                with self._lock:
+                    self._processes.discard(process)
+            with self._lock:
+                self._results[name].append((path.name, code, log.read_text()))
+                if len(self._results[name]) == self._expected[name]:
+                    self.done[name].set()
 
     def stop(self):
-        """End the run in progress, and the ones after it (the test session is over)."""
+        """End the runs in progress, and the ones after them (the test session is over)."""
         self._stopped = True
-        if self._process is not None and self._process.poll() is None:
-            os.killpg(self._process.pid, signal.SIGTERM)
-            self._process.wait()
+        with self._lock:
+            running = [p for p in self._processes if p.poll() is None]
+        for process in running:
+            os.killpg(process.pid, signal.SIGTERM)
+            process.wait()
 
     def wait(self, name, timeout=1800):
-        """(return code, log file) of the run under path ``name``, once it has finished."""
+        """[(chapter, return code, log text)] of the runs under path ``name``, once all have finished.
+        The first call adds a second worker: the main session has nothing else left to do."""
+        if len(self._workers) < 2:
+            self._add_worker()
         if not self.done[name].wait(timeout):
             raise TimeoutError(f"the chapters under {name} did not finish in {timeout} s")
-        return self.results[name]
+        return sorted(self._results[name])

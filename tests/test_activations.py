@@ -18,7 +18,14 @@ def test_derivative_through_the_output_is_the_derivative(name):
     act = activations.get(name)
     b = np.linspace(-4, 4, 81) + 0.0123
     np.testing.assert_allclose(act.g_prime_of_g(act.g(b)), act.g_prime(b), rtol=0, atol=1e-15)
-    assert act.g_prime_of_g(act.g(np.float32(0.5))).dtype == np.float32
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_floating_outputs_keep_the_dtype_of_the_inputs(dtype):
+    b = np.linspace(-2, 2, 5, dtype=dtype)
+    dtypes = {f"{name}: {f}": getattr(act, f)(b).dtype
+              for name, act in activations.ACTIVATIONS.items() for f in ("g", "g_prime", "g_prime_of_g")}
+    assert dtypes == {key: np.dtype(dtype) for key in dtypes}
 
 
 @pytest.mark.parametrize("name", sorted(activations.ACTIVATIONS))

@@ -25,8 +25,7 @@ import pytest
 import yaml
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "tools"))
-import browser  # noqa: E402  (tools/browser.py)
+import browser  # noqa: E402  (tests/browser.py, test support)
 
 from test_book import CONFIG, TOC, toc_files  # noqa: E402  (the book's configuration, read once)
 

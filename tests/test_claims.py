@@ -4,18 +4,19 @@ nbval re-runs every chapter, so a claim check that no longer holds fails its cel
 sure the checks guard sentences that are really in the text, that every glued number the text uses
 is computed, and that claims.md, the page that lists them, is current.
 """
+import importlib.util
 import json
 import pathlib
 import re
-import sys
 
 import pytest
 
 from rnnbook import claims
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "tools"))
-import claims_index  # noqa: E402  (tools/claims_index.py)
+_spec = importlib.util.spec_from_file_location("claims_index", ROOT / "tools" / "scripts" / "claims_index.py")
+claims_index = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(claims_index)
 
 CHAPTERS = claims_index.chapters()
 
@@ -131,4 +132,4 @@ def test_raw_glue_is_only_that_of_lib_claims():
 
 def test_the_claims_page_is_current():
     assert (ROOT / "claims.md").read_text() == claims_index.page(), (
-        "claims.md is stale: run `python tools/claims_index.py`")
+        "claims.md is stale: run `python tools/scripts/claims_index.py`")

@@ -208,8 +208,8 @@ class Int(Kind):
 
 
 class Seed(Int):
-    def __init__(self, value=0):
-        super().__init__(value, minimum=0)
+    def __init__(self, value=0, optional=False):
+        super().__init__(value, minimum=0, optional=optional)
 
     def bad(self, free):
         return st.one_of(super().bad(free), st.just(2.5))
@@ -251,6 +251,19 @@ class Thing(Kind):
 
     def bad(self, free):
         return st.one_of(st.none(), st.integers(), st.text(max_size=3), st.just(np.zeros(3)))
+
+
+class Dtype(Kind):
+    """A numpy floating dtype, float32 or float64 (``torch``: a torch one)."""
+
+    def __init__(self, value, torch_dtype=False):
+        super().__init__(value)
+        self.torch_dtype = torch_dtype
+
+    def bad(self, free):
+        wrong = ([torch.int64, torch.float16, "float32", np.float32] if self.torch_dtype
+                 else [np.int32, np.float16, "float16", "nope", complex, [np.float32]])
+        return st.one_of(st.sampled_from(wrong), st.none(), st.integers())
 
 
 class Device(Kind):
@@ -377,7 +390,8 @@ def _calls():
         Call(rnn.steady_state, x=A("B K"), w_vv=A("N N", scale=0.1), w_vx=A("N K"),
              theta_v=A("N"), v0=A("B N", optional=True), g=Name("tanh", G),
              tol=Positive(1e-10), max_iter=Int(1000)),
-        Call(rnn.random_weights, N=Int(5), K=Int(6), scale=Real(0.9, low=0.0), seed=Seed(1)),
+        Call(rnn.random_weights, K=Int(6), N=Int(5), scale=Real(0.9, low=0.0), seed=Seed(1),
+             dtype=Dtype(np.float32)),
         Call(rnn.lyapunov_exponent, w_vv=A("N N"), v0=A("B N"), T=Int(20), transient=Int(5, 0),
              theta_v=A("N", optional=True), g=Name("tanh", G), seed=Seed(0)),
         # bptt
@@ -414,8 +428,9 @@ def _calls():
             "u": "T B N" if v == "after" else None, "params": _gru_layout(v),
             "variant": Name(v, gru.VARIANTS), "g": Name("tanh", G)}, cache=True))
           for v in gru.VARIANTS),
-        Call(gru.init_params, N=Int(5), K=Int(6), variant=Name("after", gru.VARIANTS),
-             seed=Seed(3), scale=Positive(0.5, optional=True), z_bias=Real(1.0)),
+        Call(gru.init_params, K=Int(6), N=Int(5), variant=Name("after", gru.VARIANTS),
+             seed=Seed(3), scale=Positive(0.5, optional=True), z_bias=Real(1.0),
+             dtype=Dtype(np.float32)),
         # tasks
         Call(tasks.adding_problem, T=Int(4, also=[1]), B=Int(3), seed=Seed(0)),
         Call(tasks.adding_baselines, x=A("T B 2", value=adding_x), y=A("B 1", value=adding_y)),
@@ -448,7 +463,9 @@ def _calls():
         Call(gradcheck.report, errors=Errors({"a": 1e-9, "b": 0.2}), tol=Positive(1e-6)),
         # train
         Call(train.SequenceModel, recurrent=Thing(torch.nn.RNN(2, 3)), N=Int(3), M=Int(1),
-             every_step=Flag(False)),
+             seed=Seed(0, optional=True), every_step=Flag(False)),
+        Call(train.BookGRU, K=Int(2), N=Int(3), variant=Name("after", gru.VARIANTS), seed=Seed(1),
+             z_bias=Real(0.5), dtype=Dtype(torch.float64, torch_dtype=True)),
         Call(train.make_model, cell=Name("gru", tuple(train.CELLS)), K=Int(2), N=Int(3), M=Int(1),
              seed=Seed(0), every_step=Flag(False)),
         Call(train.train, model=Thing(model),

@@ -32,6 +32,16 @@ def test_params_are_not_changed():
     assert all(np.array_equal(PARAMS[k], before[k]) for k in PARAMS)
 
 
+def test_finite_differences_work_in_float64_whatever_the_input():
+    # a measurement: float32's rounding would swamp a difference quotient with h = 1e-5
+    params32 = {k: v.astype(np.float32) for k, v in PARAMS.items()}
+    num = gradcheck.numerical_gradients(quadratic, params32)
+    assert {a.dtype for a in num.values()} == {np.dtype(np.float64)}
+    np.testing.assert_allclose(num["a"], EXACT["a"], atol=1e-6)
+    error = gradcheck.relative_error(num["b"].astype(np.float32), EXACT["b"])
+    assert type(error) is float and error < 1e-6
+
+
 def test_matrix_parameters_keep_their_shape():
     W = np.arange(6.0).reshape(2, 3) / 10
     num = gradcheck.numerical_gradients(lambda p: np.sum(p["W"] ** 3), {"W": W})["W"]

@@ -1,6 +1,5 @@
 import numpy as np
 import pytest
-import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -9,7 +8,7 @@ from rnnbook import gru, reference, rnn
 
 def problem(T=4, B=3, N=5, K=2, variant="before", seed=0, scale=0.8):
     rng = np.random.default_rng(seed)
-    params = gru.init_params(N, K, variant, seed=seed, scale=scale)
+    params = gru.init_params(K, N, variant, seed=seed, scale=scale)
     return rng.standard_normal((T, B, K)), params, rng.standard_normal((B, N))
 
 
@@ -19,14 +18,14 @@ def loss_weights(T, B, N, seed=1):
 
 
 def autograd(x, params, v0, R, variant, g="tanh"):
-    tx = reference.as_tensor(x, requires_grad=True)
-    tp = {k: reference.as_tensor(v, requires_grad=True) for k, v in params.items()}
-    tv0 = reference.as_tensor(v0, requires_grad=True)
-    V = reference.gru_forward(tx, tp, tv0, variant=variant, g=g)
-    (V * reference.as_tensor(R)).sum().backward()
-    grads = {k: t.grad.numpy() for k, t in tp.items()}
-    grads.update(x=tx.grad.numpy(), v0=tv0.grad.numpy())
-    return V.detach().numpy(), grads
+    """V and the gradients of H = sum_t R(t) . V(t) for every parameter, x and v0, by the oracle."""
+    def H(t):
+        V = reference.gru_forward(t["x"], {k: t[k] for k in params}, t["v0"], variant=variant, g=g)
+        return (V * reference.as_tensor(R)).sum()
+    _, grads = reference.autograd_gradients(H, {**params, "x": x, "v0": v0})
+    tensors = {k: reference.as_tensor(v) for k, v in params.items()}
+    V = reference.gru_forward(reference.as_tensor(x), tensors, reference.as_tensor(v0), variant=variant, g=g)
+    return V.numpy(), grads
 
 
 def max_rel_error(a, b):
@@ -83,78 +82,6 @@ def test_backward_matches_finite_differences(variant):
         assert max_rel_error(grads[name], numeric) < 1e-6, name
 
 
-def test_after_variant_reproduces_torch_gru_through_the_adapter():
-    torch.manual_seed(0)
-    T, B, N, K = 6, 3, 5, 4
-    module = torch.nn.GRU(K, N).double()
-    params = reference.gru_params_from_torch(module)
-    x = torch.randn(T, B, K, dtype=torch.float64, requires_grad=True)
-    h0 = torch.randn(1, B, N, dtype=torch.float64, requires_grad=True)
-    out, _ = module(x, h0)
-    R = torch.randn(T, B, N, dtype=torch.float64)
-    (out * R).sum().backward()
-
-    V, cache = gru.gru_forward(x.detach().numpy(), params, h0[0].detach().numpy(), variant="after")
-    np.testing.assert_allclose(V[1:], out.detach().numpy(), rtol=0, atol=1e-12)
-    dV = np.concatenate([np.zeros((1, B, N)), R.numpy()])
-    grads = gru.gru_backward(dV, cache)
-    np.testing.assert_allclose(grads["x"], x.grad.numpy(), rtol=0, atol=1e-12)
-    np.testing.assert_allclose(grads["v0"], h0.grad[0].numpy(), rtol=0, atol=1e-12)
-    # map the book's gradients back onto torch's stacked weights (rows r, z, n)
-    order = ("r", "z", "h")
-    expected = {
-        "weight_ih_l0": np.concatenate([grads[f"w_{g}x"] for g in order]),
-        "weight_hh_l0": np.concatenate([grads[f"w_{g}v"] for g in order]),
-        # b_ir and b_hr both enter as -theta_r, so both get -dH/dtheta_r
-        "bias_ih_l0": -np.concatenate([grads["theta_r"], grads["theta_z"], grads["theta_h"]]),
-        "bias_hh_l0": -np.concatenate([grads["theta_r"], grads["theta_z"], grads["theta_hv"]]),
-    }
-    for name, value in expected.items():
-        np.testing.assert_allclose(value, getattr(module, name).grad.numpy(), rtol=0, atol=1e-12)
-
-
-def test_adapter_round_trips():
-    torch.manual_seed(1)
-    module = torch.nn.GRU(3, 4).double()
-    params = gru.init_params(4, 3, "after", seed=2)
-    back = reference.gru_params_from_torch(reference.gru_params_to_torch(params, module))
-    for name in params:
-        np.testing.assert_array_equal(back[name], params[name])
-    # torch -> book -> torch keeps every weight and the sum of each gate's two biases
-    original = torch.nn.GRU(3, 4).double()
-    copy = reference.gru_params_to_torch(reference.gru_params_from_torch(original), torch.nn.GRU(3, 4).double())
-    x = torch.randn(5, 2, 3, dtype=torch.float64)
-    torch.testing.assert_close(copy(x)[0], original(x)[0], rtol=0, atol=1e-14)
-
-
-def test_adapter_rejects_what_it_cannot_map():
-    with pytest.raises(ValueError, match="one-layer"):
-        reference.gru_params_from_torch(torch.nn.GRU(3, 4, num_layers=2))
-    with pytest.raises(ValueError, match="batch_first=False"):
-        reference.gru_params_from_torch(torch.nn.GRU(3, 4, batch_first=True))
-    with pytest.raises(ValueError, match="'after' variant"):
-        reference.gru_params_to_torch(gru.init_params(4, 3, "before"), torch.nn.GRU(3, 4))
-
-
-def test_before_variant_is_a_different_function_from_torch_gru():
-    torch.manual_seed(2)
-    module = torch.nn.GRU(2, 4).double()
-    params = reference.gru_params_from_torch(module)
-    x = torch.randn(8, 3, 2, dtype=torch.float64)
-    out = module(x)[0].detach().numpy()
-    before = {k: v for k, v in params.items() if k != "theta_hv"}
-    V_before, _ = gru.gru_forward(x.numpy(), before, variant="before")
-    # the same weights give visibly different states: reset before vs after the product
-    assert np.max(np.abs(V_before[1:] - out)) > 1e-2
-    # they coincide only in the degenerate case: one unit (w_hv is 1x1) and b_hn = 0
-    module1 = torch.nn.GRU(2, 1).double()
-    with torch.no_grad():
-        module1.bias_hh_l0[2:] = 0.0
-    p1 = reference.gru_params_from_torch(module1)
-    V1, _ = gru.gru_forward(x.numpy(), {k: v for k, v in p1.items() if k != "theta_hv"}, variant="before")
-    np.testing.assert_allclose(V1[1:], module1(x)[0].detach().numpy(), rtol=0, atol=1e-14)
-
-
 @pytest.mark.parametrize("variant", gru.VARIANTS)
 def test_z_equal_one_is_the_identity_shortcut(variant):
     x, params, v0 = problem(T=5, variant=variant)
@@ -183,21 +110,29 @@ def test_z_zero_and_r_one_is_the_plain_rnn(variant):
     np.testing.assert_allclose(V, V_rnn, rtol=0, atol=1e-15)
 
 
-@pytest.mark.parametrize("given_v0", [True, False])
-def test_float32_stays_float32(given_v0):
-    x, params, v0 = problem(variant="after")
-    V, cache = gru.gru_forward(x.astype(np.float32), {k: v.astype(np.float32) for k, v in params.items()},
-                               v0.astype(np.float32) if given_v0 else None, variant="after")
-    assert V.dtype == np.float32
-    assert all(g.dtype == np.float32 for g in gru.gru_backward(np.ones_like(V), cache).values())
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_floating_outputs_keep_the_dtype_of_the_inputs(dtype):
+    out = {}
+    for variant in gru.VARIANTS:
+        params = gru.init_params(2, 5, variant, seed=0, dtype=dtype)
+        out.update({f"init_params, {variant}: {k}": a for k, a in params.items()})
+        x, _, v0 = problem(variant=variant)
+        for start in (v0.astype(dtype), None):
+            V, cache = gru.gru_forward(x.astype(dtype), params, start, variant=variant)
+            out[f"gru_forward, {variant}, v0 {start is not None}"] = V
+            grads = gru.gru_backward(np.ones_like(V), cache)
+            out.update({f"gru_backward, {variant}, v0 {start is not None}: {k}": g for k, g in grads.items()})
+    assert {k: a.dtype for k, a in out.items()} == {k: np.dtype(dtype) for k in out}
+    # an initialiser makes float64 unless told otherwise
+    assert {a.dtype for a in gru.init_params(2, 5, seed=0).values()} == {np.dtype(np.float64)}
 
 
 def test_init_params_follows_torch_and_raises_the_update_bias():
-    p = gru.init_params(16, 3, "after", seed=0, z_bias=2.0)
+    p = gru.init_params(3, 16, "after", seed=0, z_bias=2.0)
     assert set(p) == set(gru.param_names("after"))
     assert np.all(np.abs(p["w_zv"]) <= 0.25) and p["w_zv"].shape == (16, 16) and p["w_hx"].shape == (16, 3)
     assert np.all(p["theta_z"] < -1.7)            # z starts near sigma(2) = 0.88
-    np.testing.assert_array_equal(p["w_hv"], gru.init_params(16, 3, "after", seed=0)["w_hv"])
+    np.testing.assert_array_equal(p["w_hv"], gru.init_params(3, 16, "after", seed=0)["w_hv"])
 
 
 @pytest.mark.parametrize("change, message", [
@@ -244,22 +179,6 @@ def test_total_state_gradient_at_every_time_step(variant):
         rest = reference.gru_forward(reference.as_tensor(x[t:]), tp, leaf, variant) if t < 6 else leaf[None]
         (rest * reference.as_tensor(R[t:])).sum().backward()
         assert max_rel_error(dV_total[t], leaf.grad.numpy()) < 1e-12, t
-
-
-@pytest.mark.parametrize("variant", gru.VARIANTS)
-def test_trainable_module_computes_the_same_states_and_gradients(variant):
-    module = reference.BookGRU(2, 4, variant, seed=5, z_bias=1.0, dtype=torch.float64)
-    params = module.params()
-    np.testing.assert_array_equal(params["w_hv"], gru.init_params(4, 2, variant, seed=5)["w_hv"])
-    x = np.random.default_rng(6).standard_normal((7, 3, 2))
-    out = module(reference.as_tensor(x))
-    R = np.random.default_rng(7).standard_normal((7, 3, 4))
-    (out * reference.as_tensor(R)).sum().backward()
-    V, cache = gru.gru_forward(x, params, variant=variant)
-    np.testing.assert_allclose(out.detach().numpy(), V[1:], rtol=0, atol=1e-15)
-    grads = gru.gru_backward(np.concatenate([np.zeros((1, 3, 4)), R]), cache)
-    for name, p in module.named_parameters():
-        assert max_rel_error(grads[name], p.grad.numpy()) < 1e-12, name
 
 
 @pytest.mark.parametrize("change, message", [

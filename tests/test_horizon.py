@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 import torch
 
-from rnnbook import gru, horizon, reference, tasks, train
+from rnnbook import gru, horizon, tasks, torchnn, train
 
 STORED = horizon.load_results()
 CELL = ("gru", 10, 0)         # the fastest cell of the grid: solved after about a hundred steps
@@ -127,13 +127,13 @@ def test_wilson_interval_values_and_properties():
 def test_the_gru_without_update_gate_keeps_it_shut_while_training(one_thread):
     model = horizon.make_model("gru-no-update", seed=0)
     start = {k: v.detach().clone() for k, v in model.recurrent.named_parameters()}
-    train.train(model, lambda seed: tasks.adding_problem(6, 8, seed), steps=5, lr=0.1)
-    N, now = horizon.SETUP["N"], dict(model.recurrent.named_parameters())
-    for name, value in start.items():          # the rows N..2N of every tensor belong to z
-        assert torch.equal(now[name][N:2 * N], value[N:2 * N]), name
+    train.train(model, lambda seed: tasks.adding_problem(6, 8, seed=seed), steps=5, seed=0, lr=0.1)
+    z, now = torchnn.gate_rows("z", horizon.SETUP["N"]), dict(model.recurrent.named_parameters())
+    for name, value in start.items():
+        assert torch.equal(now[name][z], value[z]), name
         assert not torch.equal(now[name], value), name
     x, _ = tasks.adding_problem(T=7, B=3, seed=1)
-    _, cache = gru.gru_forward(x, reference.gru_params_from_torch(model.recurrent), variant="after")
+    _, cache = gru.gru_forward(x, torchnn.gru_params_from_torch(model.recurrent), variant="after")
     assert np.all(cache["z"] == 0.0)
     assert torch.equal(horizon.make_model("gru", seed=0).recurrent.weight_hh_l0,
                        horizon.make_model("gru-no-update", seed=0).recurrent.weight_hh_l0)
@@ -141,16 +141,16 @@ def test_the_gru_without_update_gate_keeps_it_shut_while_training(one_thread):
 
 def test_make_model_builds_each_network_from_its_seed():
     kinds = {"rnn": torch.nn.RNN, "gru": torch.nn.GRU, "lstm": torch.nn.LSTM,
-             "gru-before": reference.BookGRU, "gru-no-update": torch.nn.GRU}
+             "gru-before": train.BookGRU, "gru-no-update": torch.nn.GRU}
     assert set(kinds) == set(horizon.MODELS) == set(horizon.GRID)
     x = torch.rand(5, 2, horizon.SETUP["K"])
     for name, kind in kinds.items():
-        first, again, other = (horizon.make_model(name, seed) for seed in (3, 3, 4))
+        first, again, other = (horizon.make_model(name, seed=seed) for seed in (3, 3, 4))
         assert isinstance(first.recurrent, kind)
         assert torch.equal(first(x), again(x)) and not torch.equal(first(x), other(x))
-    assert horizon.make_model("gru-before", 0).recurrent.variant == "before"
+    assert horizon.make_model("gru-before", seed=0).recurrent.variant == "before"
     with pytest.raises(ValueError, match="name: expected one of"):
-        horizon.make_model("transformer", 0)
+        horizon.make_model("transformer", seed=0)
 
 
 def test_load_results_fetches_the_file_when_it_is_not_there(tmp_path):

@@ -6,35 +6,44 @@ from hypothesis import strategies as st
 
 from rnnbook import bptt, gradcheck, reference, rnn, rtrl
 
-from test_bptt import NAMES, autograd, max_error, problem, torch_problem
-
 
 @settings(max_examples=30, deadline=None)
 @given(T=st.integers(1, 6), B=st.integers(1, 3), N=st.integers(1, 4), K=st.integers(1, 3), M=st.integers(1, 3),
        g=st.sampled_from(["tanh", "sigmoid", "relu", "linear"]), g_out=st.sampled_from(["linear", "tanh", "sigmoid"]),
        seed=st.integers(0, 2**16))
 @example(T=1, B=1, N=1, K=1, M=1, g="tanh", g_out="linear", seed=0)
-def test_rtrl_equals_bptt_and_autograd(T, B, N, K, M, g, g_out, seed):
-    x, y, p = problem(T, B, N, K, M, seed)
+def test_rtrl_equals_bptt_and_autograd(T, B, N, K, M, g, g_out, seed, sequence_problem, worst_error):
+    x, y, p = sequence_problem(T, B, N, K, M, seed)
     H, grads = rtrl.gradients(x, y, p, g=g, g_out=g_out)
     H_bptt, grads_bptt = bptt.gradients(x, y, p, g=g, g_out=g_out)
-    H_ref, ref = autograd(lambda t: reference.sequence_energy(*torch_problem(x, y), t, g=g, g_out=g_out), p)
-    assert set(grads) == set(NAMES)
+    H_ref, ref = reference.autograd_gradients(
+        lambda t: reference.sequence_energy(*map(reference.as_tensor, (x, y)), t, g=g, g_out=g_out), p)
+    assert set(grads) == set(bptt.PARAMS) | {"v0"}
     assert H == pytest.approx(H_bptt, rel=1e-13) and H == pytest.approx(H_ref, rel=1e-12)
-    assert max_error(grads, grads_bptt) < 1e-10
-    assert max_error(grads, ref) < 1e-10
+    assert worst_error(grads, grads_bptt) < 1e-10
+    assert worst_error(grads, ref) < 1e-10
 
 
-def test_rtrl_matches_finite_differences():
-    x, y, p = problem(T=4, B=2, N=3, K=2, M=2, seed=7, scale=0.5)
+def test_rtrl_matches_finite_differences(sequence_problem):
+    x, y, p = sequence_problem(T=4, B=2, N=3, K=2, M=2, seed=7, scale=0.5)
     _, grads = rtrl.gradients(x, y, p, g_out="tanh")
     errors = gradcheck.gradient_check(lambda q: rtrl.gradients(x, y, q, g_out="tanh")[0], p, grads)
     assert max(errors.values()) < 1e-6, errors
 
 
-def test_sensitivities_are_the_jacobian_of_the_state():
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_floating_outputs_keep_the_dtype_of_the_inputs(dtype, sequence_problem):
+    x, y, p = sequence_problem(T=3)
+    x, y, p = x.astype(dtype), y.astype(dtype), {k: v.astype(dtype) for k, v in p.items()}
+    for params in (p, {k: v for k, v in p.items() if k != "v0"}):
+        H, grads = rtrl.gradients(x, y, params)
+        assert isinstance(H, float)
+        assert {k: g.dtype for k, g in grads.items()} == {k: np.dtype(dtype) for k in grads}
+
+
+def test_sensitivities_are_the_jacobian_of_the_state(sequence_problem):
     # run eq. (2.12) for w_vv by hand and compare p(T) with torch's Jacobian dV(T)/dw_vv
-    x, _, p = problem(T=4, B=2, N=3)
+    x, _, p = sequence_problem(T=4, B=2, N=3)
     V, cache = rnn.rnn_forward(x, p["w_vv"], p["w_vx"], p["theta_v"], v0=p["v0"])
     B, N = 2, 3
     sens = np.zeros((B, N, N * N))
@@ -57,8 +66,8 @@ def test_rtrl_step_without_explicit_term_only_carries():
                                g_prime[:, :, None] * np.einsum("kj,bja->bka", w, sens), atol=1e-14)
 
 
-def test_rtrl_rejects_bad_input_like_bptt():
-    x, y, p = problem()
+def test_rtrl_rejects_bad_input_like_bptt(sequence_problem):
+    x, y, p = sequence_problem()
     with pytest.raises(ValueError, match=r"y: expected shape"):
         rtrl.gradients(x, y[:, :2], p)
     with pytest.raises(ValueError, match=r"missing \['w_vv'\]"):

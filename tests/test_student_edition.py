@@ -1,5 +1,5 @@
 """The coursework: the exercise conventions of every chapter, and the student edition written from them
-by tools/student_edition.py.
+by tools/scripts/student_edition.py.
 
 The chapters in chapters/ are the instructor edition; nbval runs them in full. The tests here
 
@@ -29,7 +29,7 @@ from nbclient import NotebookClient
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 CHAPTERS = sorted((ROOT / "chapters").glob("*.ipynb"))
 CONFIG = yaml.safe_load((ROOT / "_config.yml").read_text())
-spec = importlib.util.spec_from_file_location("student_edition", ROOT / "tools" / "student_edition.py")
+spec = importlib.util.spec_from_file_location("student_edition", ROOT / "tools" / "scripts" / "student_edition.py")
 se = importlib.util.module_from_spec(spec)
 spec.loader.exec_module(se)
 
@@ -60,7 +60,7 @@ def exercises_and_solutions(nb):
 def edition(tmp_path_factory):
     """The student edition of every chapter, written by the command line tool."""
     outdir = tmp_path_factory.mktemp("student")
-    run = subprocess.run([sys.executable, str(ROOT / "tools" / "student_edition.py"), str(outdir)],
+    run = subprocess.run([sys.executable, str(ROOT / "tools" / "scripts" / "student_edition.py"), str(outdir)],
                          capture_output=True, text=True, cwd=ROOT)
     assert run.returncode == 0, run.stderr
     return outdir
@@ -213,7 +213,7 @@ def test_the_command_fails_loudly_and_writes_nothing(tmp_path):
     nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("### BEGIN SOLUTION\nx = 1\n")])
     nbformat.write(nb, tmp_path / "broken.ipynb")
     out = tmp_path / "out"
-    run = subprocess.run([sys.executable, str(ROOT / "tools" / "student_edition.py"), str(out),
+    run = subprocess.run([sys.executable, str(ROOT / "tools" / "scripts" / "student_edition.py"), str(out),
                           str(tmp_path / "broken.ipynb")], capture_output=True, text=True)
     assert run.returncode != 0
     assert "broken.ipynb: cell 0: line 1: BEGIN SOLUTION is never closed" in run.stderr
@@ -222,7 +222,7 @@ def test_the_command_fails_loudly_and_writes_nothing(tmp_path):
 
 def test_the_command_refuses_a_folder_it_did_not_write(tmp_path):
     (tmp_path / "notes.txt").write_text("mine")
-    run = subprocess.run([sys.executable, str(ROOT / "tools" / "student_edition.py"), str(tmp_path)],
+    run = subprocess.run([sys.executable, str(ROOT / "tools" / "scripts" / "student_edition.py"), str(tmp_path)],
                          capture_output=True, text=True)
     assert run.returncode != 0 and "not written by this tool" in run.stderr
     assert (tmp_path / "notes.txt").read_text() == "mine"

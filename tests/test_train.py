@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import torch
 
-from rnnbook import tasks, train
+from rnnbook import gradcheck, gru, reference, tasks, train
 
 ADDING = functools.partial(tasks.adding_problem, T=6, B=16)
 ECHO = functools.partial(tasks.delayed_echo, T=8, B=16, delay=1)
@@ -58,7 +58,7 @@ def test_any_module_that_returns_states_can_be_trained():
         def forward(self, x):
             return torch.tanh(self.a * torch.cumsum(x, dim=0).sum(-1, keepdim=True))
 
-    model = train.SequenceModel(Cumulative(), 3, 1)
+    model = train.SequenceModel(Cumulative(), 3, 1, seed=0)
     history = train.train(model, ADDING, 5, seed=0)
     assert len(history["loss"]) == 5 and model.recurrent.a.grad is not None
 
@@ -93,14 +93,50 @@ def test_a_non_finite_loss_stops_training():
 
 
 def test_make_model_leaves_the_global_random_state_alone():
+    cell = torch.nn.GRU(2, 4)
     torch.manual_seed(123)
     expected = torch.rand(3)
     torch.manual_seed(123)
     train.make_model("rnn", 2, 4, 1, seed=0)
+    train.SequenceModel(cell, 4, 1, seed=0)
     np.testing.assert_array_equal(torch.rand(3).numpy(), expected.numpy())
     first = train.make_model("gru", 2, 4, 1, seed=5).state_dict()
     second = train.make_model("gru", 2, 4, 1, seed=5).state_dict()
     assert all(torch.equal(first[k], second[k]) for k in first)
+
+
+def test_the_readout_is_drawn_from_the_seed_or_from_torch_when_it_is_none():
+    cell = torch.nn.GRU(2, 4)
+    readouts = [train.SequenceModel(cell, 4, 1, seed=s).readout.weight for s in (7, 7, 8)]
+    assert torch.equal(readouts[0], readouts[1]) and not torch.equal(readouts[0], readouts[2])
+    torch.manual_seed(7)
+    assert torch.equal(train.SequenceModel(cell, 4, 1, seed=None).readout.weight, readouts[0])
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_models_are_float32_as_torch_unless_given_a_dtype(dtype):
+    models = {"make_model": train.make_model("gru", 2, 4, 1, seed=0).to(dtype),
+              "BookGRU": train.BookGRU(2, 4, seed=0, dtype=dtype)}
+    x = torch.zeros(3, 2, 2, dtype=dtype)
+    assert train.BookGRU(2, 4, seed=0).w_zv.dtype == torch.float32
+    assert {name: model(x).dtype for name, model in models.items()} == {name: dtype for name in models}
+    assert {a.dtype for a in models["BookGRU"].params().values()} == {np.dtype(np.float64)}
+
+
+@pytest.mark.parametrize("variant", gru.VARIANTS)
+def test_book_gru_computes_the_states_and_gradients_of_rnnbook_gru(variant):
+    module = train.BookGRU(2, 4, variant, seed=5, z_bias=1.0, dtype=torch.float64)
+    params = module.params()
+    np.testing.assert_array_equal(params["w_hv"], gru.init_params(2, 4, variant, seed=5)["w_hv"])
+    x = np.random.default_rng(6).standard_normal((7, 3, 2))
+    out = module(reference.as_tensor(x))
+    R = np.random.default_rng(7).standard_normal((7, 3, 4))
+    (out * reference.as_tensor(R)).sum().backward()
+    V, cache = gru.gru_forward(x, params, variant=variant)
+    np.testing.assert_allclose(out.detach().numpy(), V[1:], rtol=0, atol=1e-15)
+    grads = gru.gru_backward(np.concatenate([np.zeros((1, 3, 4)), R]), cache)
+    for name, p in module.named_parameters():
+        assert gradcheck.relative_error(grads[name], p.grad.numpy()) < 1e-12, name
 
 
 def test_the_progress_bar_stays_off_unless_asked(capfd):
@@ -122,23 +158,23 @@ def test_the_progress_bar_stays_off_unless_asked(capfd):
 def test_bad_arguments_are_rejected(kwargs, message):
     model = train.make_model("rnn", 2, 4, 1, seed=0)
     with pytest.raises(ValueError, match=message):
-        train.train(model, ADDING, **{"steps": 2, **kwargs})
+        train.train(model, ADDING, **{"steps": 2, "seed": 0, **kwargs})
 
 
 def test_asking_for_a_gpu_that_is_not_there_is_a_clear_error():
     model = train.make_model("rnn", 2, 4, 1, seed=0)
     if torch.cuda.is_available():
-        history = train.train(model, ADDING, 2, device="cuda")
+        history = train.train(model, ADDING, 2, seed=0, device="cuda")
         assert next(model.parameters()).device.type == "cuda" and len(history["loss"]) == 2
     else:
         with pytest.raises(ValueError, match="device: CUDA was asked for but torch finds no GPU"):
-            train.train(model, ADDING, 2, device="cuda")
+            train.train(model, ADDING, 2, seed=0, device="cuda")
 
 
 def test_targets_at_every_step_need_every_step_outputs():
     model = train.make_model("rnn", 1, 4, 1, seed=0)
     with pytest.raises(ValueError, match=r"use every_step=True"):
-        train.train(model, ECHO, 2)
+        train.train(model, ECHO, 2, seed=0)
 
 
 @pytest.mark.parametrize("kwargs, message", [
@@ -154,13 +190,16 @@ def test_make_model_rejects_bad_arguments(kwargs, message):
     (lambda m: train.make_model("rnn", 2, 4, 1, seed=2.5), "^seed: expected an integer seed >= 0"),
     (lambda m: train.make_model("rnn", 2, 4, 1, seed=0, every_step=1), "^every_step: expected True or False"),
     (lambda m: train.make_model(["rnn"], 2, 4, 1, seed=0), "^cell: expected a name"),
-    (lambda m: train.SequenceModel("rnn", 4, 1), "^recurrent: expected a torch.nn.Module"),
-    (lambda m: train.train(None, ADDING, 2), "^model: expected a torch.nn.Module"),
-    (lambda m: train.train(m, "adding", 2), "^task: expected a function"),
-    (lambda m: train.train(m, ADDING, 2, lr=True), "^lr: expected a positive number"),
+    (lambda m: train.SequenceModel("rnn", 4, 1, seed=0), "^recurrent: expected a torch.nn.Module"),
+    (lambda m: train.SequenceModel(torch.nn.RNN(2, 4), 4, 1, seed=-1), "^seed: expected an integer"),
+    (lambda m: train.BookGRU(2, 4, seed=0, dtype=torch.int64), "^dtype: expected torch.float32"),
+    (lambda m: train.BookGRU(2, 4, seed=0, z_bias=float("nan")), "^z_bias: expected a finite number"),
+    (lambda m: train.train(None, ADDING, 2, seed=0), "^model: expected a torch.nn.Module"),
+    (lambda m: train.train(m, "adding", 2, seed=0), "^task: expected a function"),
+    (lambda m: train.train(m, ADDING, 2, seed=0, lr=True), "^lr: expected a positive number"),
     (lambda m: train.train(m, ADDING, 2, seed=-1), "^seed: expected an integer seed >= 0"),
-    (lambda m: train.train(m, ADDING, 2, eval_batches=0), "^eval_batches: expected an integer >= 1"),
-    (lambda m: train.train(m, ADDING, 2, progress="yes"), "^progress: expected True or False"),
+    (lambda m: train.train(m, ADDING, 2, seed=0, eval_batches=0), "^eval_batches: expected an integer >= 1"),
+    (lambda m: train.train(m, ADDING, 2, seed=0, progress="yes"), "^progress: expected True or False"),
 ])
 def test_every_argument_is_checked_before_training(call, message):
     model = train.make_model("rnn", 2, 4, 1, seed=0)

@@ -3,7 +3,7 @@
 A Sphinx extension (listed under `sphinx.local_extensions` in _config.yml), so every
 `jupyter-book build` runs it, and a script:
 
-    python tools/fetch_assets.py [CACHE]     fetch into CACHE (default _build/.offline-assets)
+    python tools/sphinx/fetch_assets.py [CACHE]     fetch into CACHE (default _build/.offline-assets)
 
 By default a Jupyter Book page loads MathJax, RequireJS and the widget manager from public CDNs;
 without a network the math stays raw TeX and the widgets stay blank. At the start of a build this
@@ -29,7 +29,7 @@ import urllib.error
 import urllib.parse
 import urllib.request
 
-ROOT = pathlib.Path(__file__).resolve().parents[1]
+ROOT = pathlib.Path(__file__).resolve().parents[2]
 DEFAULT_CACHE = ROOT / "_build" / ".offline-assets"
 PUBLIC_REGISTRY = "https://registry.npmjs.org/"
 

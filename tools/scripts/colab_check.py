@@ -1,7 +1,7 @@
 """Run a chapter the way Colab does: in an environment without `lib`, where the chapter's first cell
 installs it because `google.colab` is imported.
 
-Usage: python tools/colab_check.py [chapters/01_recurrence.ipynb ...]
+Usage: python tools/scripts/colab_check.py [chapters/01_recurrence.ipynb ...]
 
 For each chapter, in a fresh virtual environment (with requirements.txt but not the book's own
 package: Colab brings torch, numpy, matplotlib and ipywidgets itself):
@@ -27,7 +27,7 @@ import time
 import nbformat
 import yaml
 
-ROOT = pathlib.Path(__file__).resolve().parents[1]
+ROOT = pathlib.Path(__file__).resolve().parents[2]
 CONFIG = yaml.safe_load((ROOT / "_config.yml").read_text())
 FAKE_COLAB = ("# colab_check: make the chapter believe it runs in Colab\n"
               "import sys, types\n"

@@ -1,6 +1,6 @@
 """Execute chapter notebooks in place, top to bottom, and store their outputs and widget state.
 
-Usage: python tools/execute.py chapters/*.ipynb   (or: make execute)
+Usage: python tools/scripts/execute.py chapters/*.ipynb   (or: make execute)
 Run this after changing lib/ or a chapter; `make test` then checks the stored outputs with nbval.
 """
 import os

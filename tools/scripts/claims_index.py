@@ -1,7 +1,7 @@
 """Write claims.md, the page that lists every claim check beside the sentence it guards, and every
 number glued into the prose with the value the stored outputs give it.
 
-Usage: python tools/claims_index.py          (tests/test_claims.py fails while the page is stale)
+Usage: python tools/scripts/claims_index.py          (tests/test_claims.py fails while the page is stale)
 """
 import ast
 import json
@@ -9,7 +9,7 @@ import pathlib
 import re
 import sys
 
-ROOT = pathlib.Path(__file__).resolve().parents[1]
+ROOT = pathlib.Path(__file__).resolve().parents[2]
 PAGE = ROOT / "claims.md"
 GLUE_ROLE = re.compile(r"\{glue:text\}`([\w-]+)(?::[^`]*)?`")
 GLUE_PREFIX = "application/papermill.record/"
@@ -80,7 +80,7 @@ def page():
              "a tolerance that holds on every CPU, and the tests fail when it stops holding. Both run",
              "whenever the tests re-run the chapters, natively and on two other floating-point code",
              "paths (`tests/portability.py`).", "",
-             "This page is written by `tools/claims_index.py` from the chapters; the values are those of",
+             "This page is written by `tools/scripts/claims_index.py` from the chapters; the values are those of",
              "the stored outputs.", ""]
     for path in chapters():
         nb = json.loads(path.read_text(encoding="utf8"))

@@ -1,6 +1,6 @@
 """Fail if any page of the built book shows an error output, a traceback or stderr text.
 
-Usage: python tools/check_build.py _build/html
+Usage: python tools/sphinx/check_build.py _build/html
 """
 import pathlib
 import re

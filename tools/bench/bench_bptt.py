@@ -1,6 +1,6 @@
 """Time and peak memory of BPTT against RTRL, and of the numpy BPTT against torch autograd.
 
-Usage: python tools/bench_bptt.py [--quick]      (or call main() from tools/benchmark.py)
+Usage: python tools/bench/bench_bptt.py [--quick]      (or call main() from tools/bench/benchmark.py)
 Run it with OMP_NUM_THREADS=1 (the Makefile sets it) to measure one core, as the chapters run.
 Times are the best of a few repeats; peak memory is the largest extra memory that numpy (or torch,
 where stated) allocated during one call, measured with tracemalloc, which numpy reports to.

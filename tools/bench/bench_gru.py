@@ -1,13 +1,13 @@
 """The numpy GRU (rnnbook.gru) against torch.nn.GRU, forward + backward, and the GRU on the adding problem.
 
-Usage: python tools/bench_gru.py [--repeats 20]
+Usage: python tools/bench/bench_gru.py [--repeats 20]
 Measures, in one run and on one thread: the best-of-n wall time of ``gru_forward`` + ``gru_backward``
 ("after" variant, the one torch.nn.GRU computes) and of torch.nn.GRU forward + backward, at B = 32,
 T = 100, N = 64, K = 64, in float64 and float32; the page faults per call; the FLOPs of that work
 and the machine's rate for a 32x64 by 64x64 matrix product, to say how close to the arithmetic limit
 the numpy code is; and the wall time to reach test MSE < 0.01 on the adding problem at T = 100
 (N = 32, batch 64, lr 0.01, clipping at 1) for torch.nn.GRU, for the book's equations differentiated
-by torch (reference.BookGRU) and for the book's own learning rule, rnnbook.gru's numpy forward and
+by torch (train.BookGRU) and for the book's own learning rule, rnnbook.gru's numpy forward and
 backward passes inside torch's training loop (bridge.NumpyGRU).
 
 Why page faults: each call allocates some 20 MB of (T, B, N) arrays. With glibc's default settings
@@ -26,7 +26,7 @@ import time
 import numpy as np
 import torch
 
-from rnnbook import bridge, gru, reference, tasks, train
+from rnnbook import bridge, gru, tasks, train
 
 T, B, N, K = 100, 32, 64, 64
 
@@ -65,7 +65,7 @@ def flops():
 
 def compare(dtype, repeats):
     rng = np.random.default_rng(0)
-    params = {k: v.astype(dtype) for k, v in gru.init_params(N, K, "after").items()}
+    params = gru.init_params(K, N, "after", seed=0, dtype=dtype)
     x = rng.standard_normal((T, B, K)).astype(dtype)
     dV = rng.standard_normal((T + 1, B, N)).astype(dtype)
 
@@ -86,8 +86,7 @@ def compare(dtype, repeats):
 
 def book_model(cls):
     """The book's GRU ``cls`` (N = 32, "after") with a readout, all from seed 0."""
-    torch.manual_seed(0)            # the readout's initial weights
-    return train.SequenceModel(cls(2, 32, "after", seed=0), 32, 1)
+    return train.SequenceModel(cls(2, 32, "after", seed=0), 32, 1, seed=0)
 
 
 def time_to_solve(model, T_task=100, seed=0):
@@ -116,7 +115,7 @@ def main():
                   f"{t_numpy / t_torch:6.2f} {f_numpy:6.0f} {f_torch:6.0f} {rate / 1e9:7.1f} GF/s "
                   f"{limit * 1e3:8.1f}ms {t_numpy / limit:11.1f}")
     models = {"torch.nn.GRU": train.make_model("gru", 2, 32, 1, seed=0),
-              "reference.BookGRU": book_model(reference.BookGRU),
+              "train.BookGRU": book_model(train.BookGRU),
               "bridge.NumpyGRU": book_model(bridge.NumpyGRU)}
     for name, model in models.items():
         seconds, history = time_to_solve(model)

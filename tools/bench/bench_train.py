@@ -1,6 +1,6 @@
 """Wall time per training step of rnnbook.train on the adding problem, for each cell and length T.
 
-Usage: python tools/bench_train.py [--device cuda] [--steps 200]
+Usage: python tools/bench/bench_train.py [--device cuda] [--steps 200]
 Chapter 3 trains a tanh RNN (N = 32, batch 64) for up to 1500 steps at T = 10, 20 and 40; this
 script says what such runs cost here, for the RNN, GRU and LSTM, so that a chapter's training budget
 can be planned. Timings vary from run to run; nothing here is stored.
@@ -18,9 +18,9 @@ def time_per_step(cell, T, steps, device, N=32, B=64):
     """Seconds per step of ``train.train`` (Adam, clipping at 1, no early stop), after one warm-up step."""
     task = functools.partial(tasks.adding_problem, T=T, B=B)
     model = train.make_model(cell, 2, N, 1, seed=0)
-    train.train(model, task, 1, lr=1e-2, clip=1.0, device=device, eval_every=1, eval_batches=1)
+    train.train(model, task, 1, seed=0, lr=1e-2, clip=1.0, device=device, eval_every=1, eval_batches=1)
     start = time.perf_counter()
-    train.train(model, task, steps, lr=1e-2, clip=1.0, device=device, eval_every=steps, eval_batches=1)
+    train.train(model, task, steps, seed=0, lr=1e-2, clip=1.0, device=device, eval_every=steps, eval_batches=1)
     if device != "cpu":
         torch.cuda.synchronize()
     return (time.perf_counter() - start) / steps

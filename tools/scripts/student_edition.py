@@ -1,6 +1,6 @@
 """Write the student edition of every chapter: solution code replaced by stubs, solution text removed.
 
-Usage: python tools/student_edition.py [OUTDIR] [NOTEBOOK ...]   (or: make student)
+Usage: python tools/scripts/student_edition.py [OUTDIR] [NOTEBOOK ...]   (or: make student)
 
 OUTDIR defaults to _build/student; the notebooks default to chapters/*.ipynb. The edition is a folder
 that can be handed out as it is:
@@ -38,7 +38,7 @@ import textwrap
 import nbformat
 from IPython.core.inputtransformer2 import TransformerManager
 
-ROOT = pathlib.Path(__file__).resolve().parents[1]
+ROOT = pathlib.Path(__file__).resolve().parents[2]
 DEFAULT_OUTDIR = ROOT / "_build" / "student"
 # written into OUTDIR so that a later run may replace the folder, and never a folder it did not write
 STAMP = ".student-edition"
@@ -298,7 +298,7 @@ def write_edition(outdir, notebooks):
     if problems:
         raise EditionError("\n".join(problems))
     prepare_outdir(outdir)
-    (outdir / STAMP).write_text("written by tools/student_edition.py; rerunning it replaces this folder\n")
+    (outdir / STAMP).write_text("written by tools/scripts/student_edition.py; rerunning it replaces this folder\n")
     for name in COPIED:
         source = ROOT / name
         if source.is_dir():

@@ -1,10 +1,11 @@
 """Measure the budgets: each chapter's execution time and the time of the README's test command.
 
-Usage: python tools/benchmark.py [--no-tests]   (or: make benchmark)
+Usage: python tools/bench/benchmark.py [--no-tests]   (or: make benchmark)
 Budgets on the book's two-core CPU machine: each chapter <= 60 s, the whole test command <= 6 min.
 Chapters are executed on copies, so the stored notebooks are not changed.
 """
 import copy
+import importlib.util
 import pathlib
 import subprocess
 import sys
@@ -12,10 +13,12 @@ import time
 
 import nbformat
 
-sys.path.insert(0, str(pathlib.Path(__file__).parent))
-from execute import execute  # noqa: E402
-
-ROOT = pathlib.Path(__file__).resolve().parents[1]
+ROOT = pathlib.Path(__file__).resolve().parents[2]
+# the author script that executes chapters (tools/scripts/execute.py): one way to run a chapter
+_spec = importlib.util.spec_from_file_location("execute", ROOT / "tools" / "scripts" / "execute.py")
+_execute = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(_execute)
+execute = _execute.execute
 CHAPTER_BUDGET_S, TEST_BUDGET_S = 60, 360
 
 
