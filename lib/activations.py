@@ -6,6 +6,8 @@ import numpy as np
 
 from ._validate import choice
 
+__all__ = ["Activation", "ACTIVATIONS", "get"]
+
 
 @dataclass(frozen=True)
 class Activation:
@@ -43,4 +45,4 @@ ACTIVATIONS = {
 
 def get(name):
     """Return the Activation called ``name`` ('tanh', 'sigmoid', 'relu' or 'linear')."""
-    return ACTIVATIONS[choice("g", name, ACTIVATIONS)]
+    return ACTIVATIONS[choice("name", name, ACTIVATIONS)]

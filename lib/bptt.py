@@ -15,7 +15,12 @@ Problems are given as ``x`` (T, B, K), ``y`` (T, B, M) and a dict ``params`` wit
 import numpy as np
 
 from . import activations, rnn
-from ._validate import array_arg, positive_int
+from ._validate import (activation_name, array_arg, cache_arg, checked, dict_arg, entry,
+                        positive_int)
+
+__all__ = ["PARAMS", "energy", "output_backward", "rnn_backward", "bptt_errors",
+           "truncated_errors", "weight_gradients", "gradients", "UnstableFixedPoint",
+           "recurrent_backprop", "fixed_point_errors", "fixed_point_sensitivities"]
 
 PARAMS = ("w_vv", "w_vx", "theta_v", "w_ov", "theta_o")
 
@@ -37,7 +42,7 @@ def output_backward(dO, cache):
     Returns ``(dV, grads)``: dV = dH/dV (T+1, B, N) through the outputs,
     zero at t = 0, and grads for w_ov and theta_o.
     """
-    dO = _output_args(dO, cache)
+    dO, cache = _output_args(dO, cache)
     g_prime = activations.get(cache["g"]).g_prime(cache["b"])
     eps = -dO * g_prime                  # eps_k(t) = -dH/db_k^(o)(t)
     V = cache["V"]
@@ -57,15 +62,24 @@ def rnn_backward(dV, cache, tau=None):
     each error is sent back through at most ``tau`` time steps (tau >= T is full BPTT).
     Returns grads for w_vv, w_vx, theta_v and v0.
     """
-    dV, tau = _backward_args(dV, cache, tau)
+    dV, cache, tau = _backward_args(dV, cache, tau)
     g_prime = activations.get(cache["g"]).g_prime(cache["b"])
+    # validated once above: the loops below skip the checks of the public functions
     if tau is None or tau >= len(g_prime):
-        Delta, dV0 = bptt_errors(dV, g_prime, cache["w_vv"])
+        Delta, dV0 = bptt_errors.unchecked(dV, g_prime, cache["w_vv"])
     else:
-        Delta, dV0 = truncated_errors(dV, g_prime, cache["w_vv"], tau)
-    return {**weight_gradients(Delta, cache["V"], cache["x"]), "v0": dV0}
+        Delta, dV0 = truncated_errors.unchecked(dV, g_prime, cache["w_vv"], tau)
+    return {**weight_gradients.unchecked(Delta, cache["V"], cache["x"]), "v0": dV0}
 
 
+def _errors_args(dV, g_prime, w_vv):
+    sizes = {}
+    return {"dV": array_arg("dV", dV, ("T+1", "B", "N"), sizes),
+            "g_prime": array_arg("g_prime", g_prime, ("T", "B", "N"), sizes),
+            "w_vv": array_arg("w_vv", w_vv, ("N", "N"), sizes)}
+
+
+@checked(_errors_args)
 def bptt_errors(dV, g_prime, w_vv):
     """Eq. (2.10), backwards from t = T:
     Delta(t) = g'(b(t)) * [-dV(t) + w_vv^T Delta(t+1)], with Delta(T+1) = 0.
@@ -82,6 +96,11 @@ def bptt_errors(dV, g_prime, w_vv):
     return Delta, dV[0] - back
 
 
+def _truncated_args(dV, g_prime, w_vv, tau):
+    return {**_errors_args(dV, g_prime, w_vv), "tau": positive_int("tau", tau)}
+
+
+@checked(_truncated_args)
 def truncated_errors(dV, g_prime, w_vv, tau):
     """Eq. (2.14): eq. (2.10) with every error sent back at most tau steps.
 
@@ -100,6 +119,14 @@ def truncated_errors(dV, g_prime, w_vv, tau):
     return Delta, dV[0] - live.sum(axis=0) @ w_vv
 
 
+def _weight_args(Delta, V, x):
+    sizes = {}
+    return {"Delta": array_arg("Delta", Delta, ("T", "B", "N"), sizes),
+            "V": array_arg("V", V, ("T+1", "B", "N"), sizes),
+            "x": array_arg("x", x, ("T", "B", "K"), sizes)}
+
+
+@checked(_weight_args)
 def weight_gradients(Delta, V, x):
     """Eq. (2.11) as gradients, each summed over time and batch:
     dH/dw_ij^(vv) = -sum_t Delta_i(t) V_j(t-1),
@@ -122,7 +149,7 @@ def gradients(x, y, params, g="tanh", g_out="linear", tau=None):
     as in ``rnn_backward``. Returns ``(H, grads)`` with grads for w_vv, w_vx,
     theta_v, w_ov, theta_o and v0 (without v0 in params: the gradient at 0).
     """
-    p = network_args(x, y, params)
+    p = _network_args(x, y, params, g=g, g_out=g_out)
     V, cache = rnn.rnn_forward(p["x"], p["w_vv"], p["w_vx"], p["theta_v"],
                                v0=p["v0"], g=g)
     O, out_cache = rnn.output_forward(V, p["w_ov"], p["theta_o"], g=g_out)
@@ -148,7 +175,7 @@ def recurrent_backprop(x, y, params, g="tanh", g_out="linear", tol=1e-12,
     ``rnn.FixedPointNotFound`` when the network does not settle and
     ``UnstableFixedPoint`` when V* is unstable: there the rule has no meaning.
     """
-    p = _steady_args(x, y, params)
+    p = _steady_args(x, y, params, g=g, g_out=g_out)
     x, w_vv, w_ov = p["x"], p["w_vv"], p["w_ov"]
     V, _ = rnn.steady_state(x, w_vv, p["w_vx"], p["theta_v"], v0=p["v0"],
                             g=g, tol=tol, max_iter=max_iter)
@@ -166,6 +193,14 @@ def recurrent_backprop(x, y, params, g="tanh", g_out="linear", tol=1e-12,
     return 0.5 * float(np.sum(E * E)), grads, V
 
 
+def _fixed_point_args(e, g_prime, w_vv):
+    sizes = {}
+    return {"e": array_arg("e", e, ("B", "N"), sizes),
+            "g_prime": array_arg("g_prime", g_prime, ("B", "N"), sizes),
+            "w_vv": array_arg("w_vv", w_vv, ("N", "N"), sizes)}
+
+
+@checked(_fixed_point_args)
 def fixed_point_errors(e, g_prime, w_vv):
     """Eq. (2.4): solve Delta_i = g'(b_i*) [e_i + sum_j Delta_j w_ji], that is
     (1 - D w_vv^T) Delta = D e with D = diag(g'(b*)), once per sequence.
@@ -191,7 +226,8 @@ def fixed_point_sensitivities(x, w_vv, w_vx, theta_v, V_star, g="tanh"):
     w_vx = array_arg("w_vx", w_vx, ("N", "K"), sizes)
     theta_v = array_arg("theta_v", theta_v, ("N",), sizes)
     V_star = array_arg("V_star", V_star, ("B", "N"), sizes)
-    g_prime = activations.get(g).g_prime(V_star @ w_vv.T + x @ w_vx.T - theta_v)
+    act = activations.get(activation_name("g", g))
+    g_prime = act.g_prime(V_star @ w_vv.T + x @ w_vx.T - theta_v)
     _require_stable(g_prime, w_vv)
     B, N = V_star.shape
     eye = np.eye(N, dtype=np.result_type(x, w_vv, w_vx, theta_v, V_star))
@@ -200,40 +236,41 @@ def fixed_point_sensitivities(x, w_vv, w_vx, theta_v, V_star, g="tanh"):
     return np.linalg.solve(eye - J, rhs).reshape(B, N, N, N)
 
 
-def network_args(x, y, params):
-    """Validate a sequence problem: x (T, B, K), y (T, B, M) and the parameters of the network
-    and its readout (see the module docstring). Returns a dict with all of them, v0 filled
-    with zeros when absent."""
+def _network_args(x, y, params, **names):
+    """Validate a sequence problem: x (T, B, K), y (T, B, M), the parameters of the network
+    and its readout (see the module docstring) and the activations ``names`` (g=..., g_out=...).
+    Returns a dict with the arrays, v0 filled with zeros when absent."""
     sizes = {}
     p = {"x": array_arg("x", x, ("T", "B", "K"), sizes),
          "y": array_arg("y", y, ("T", "B", "M"), sizes)}
     p.update(_params_args(params, sizes))
+    for arg, name in names.items():
+        activation_name(arg, name)
     return p
 
 
-def _steady_args(x, y, params):
-    """Validate a steady-state problem: x (B, K), y (B, M) and the parameters (v0 optional)."""
+def _steady_args(x, y, params, **names):
+    """Validate a steady-state problem: x (B, K), y (B, M), the parameters (v0 optional) and the
+    activations ``names``."""
     sizes = {}
     p = {"x": array_arg("x", x, ("B", "K"), sizes), "y": array_arg("y", y, ("B", "M"), sizes)}
     p.update(_params_args(params, sizes))
+    for arg, name in names.items():
+        activation_name(arg, name)
     return p
 
 
+_PARAM_DIMS = {"w_vv": ("N", "N"), "w_vx": ("N", "K"), "theta_v": ("N",),
+               "w_ov": ("M", "N"), "theta_o": ("M",)}
+
+
 def _params_args(params, sizes):
-    if not isinstance(params, dict):
-        raise ValueError(f"params: expected a dict of arrays, got {type(params).__name__}")
-    unknown = sorted(set(params) - set(PARAMS) - {"v0"})
-    missing = sorted(set(PARAMS) - set(params))
-    if unknown or missing:
-        raise ValueError(f"params: expected the keys {list(PARAMS)} and optionally 'v0'; "
-                         f"missing {missing}, unknown {unknown}")
-    p = {}
-    for name, dims in (("w_vv", ("N", "N")), ("w_vx", ("N", "K")), ("theta_v", ("N",)),
-                       ("w_ov", ("M", "N")), ("theta_o", ("M",))):
-        p[name] = array_arg(name, params[name], dims, sizes)
+    dict_arg("params", params, PARAMS, optional=("v0",), what="a dict of arrays")
+    p = {name: array_arg(entry("params", name), params[name], dims, sizes)
+         for name, dims in _PARAM_DIMS.items()}
     v0 = params.get("v0")
     p["v0"] = (np.zeros((sizes["B"], sizes["N"]), dtype=np.result_type(*p.values()))
-               if v0 is None else array_arg("v0", v0, ("B", "N"), sizes))
+               if v0 is None else array_arg(entry("params", "v0"), v0, ("B", "N"), sizes))
     return p
 
 
@@ -255,13 +292,13 @@ def _energy_args(O, y):
 
 
 def _output_args(dO, cache):
-    T, B, M = cache["b"].shape
-    return array_arg("dO", dO, ("T", "B", "M"), {"T": T, "B": B, "M": M})
+    sizes = {}
+    cache = cache_arg("cache", cache, rnn._OUTPUT_CACHE, "rnn.output_forward", sizes)
+    return array_arg("dO", dO, ("T", "B", "M"), sizes), cache
 
 
 def _backward_args(dV, cache, tau):
-    T, B, N = cache["b"].shape
-    dV = array_arg("dV", dV, ("T+1", "B", "N"), {"T+1": T + 1, "B": B, "N": N})
-    if tau is not None:
-        tau = positive_int("tau", tau)
-    return dV, tau
+    sizes = {}
+    cache = cache_arg("cache", cache, rnn._CACHE, "rnn.rnn_forward", sizes)
+    dV = array_arg("dV", dV, ("T+1", "B", "N"), sizes)
+    return dV, cache, None if tau is None else positive_int("tau", tau)

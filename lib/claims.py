@@ -21,6 +21,8 @@ import re
 
 import numpy as np
 
+__all__ = ["GLUE_PREFIX", "ClaimFailed", "glue", "check"]
+
 GLUE_PREFIX = "application/papermill.record/"   # myst-nb's mime prefix for a value not shown
 _NAME = re.compile(r"[A-Za-z][\w-]*")
 

@@ -8,8 +8,12 @@ b(u) give the step Jacobians dV(u)/dV(u-1) = D(u) w^(vv) with D(u) = diag g'(b(u
 """
 import numpy as np
 
-from . import activations
-from ._validate import array_arg, choice
+from . import activations, rnn
+from ._validate import (ArgumentTypeError, activation_name, array_arg, cache_arg, choice,
+                        integer_arg, sizes_of)
+
+__all__ = ["jacobian_product", "state_gradients", "input_gradients", "gradient_norms",
+           "decay_rate", "singular_values", "spectral_radius", "bound_rate", "typical_rate"]
 
 
 def jacobian_product(cache, s, t):
@@ -46,10 +50,12 @@ def state_gradients(cache, dV_T):
 def input_gradients(cache, dV):
     """dL/dx(s) = w_vx^T [g'(b(s)) * dL/dV(s)] for s = 1..T, from the state gradients ``dV``
     (T+1, B, N) of ``state_gradients``. Returns (T, B, K), indexed like x."""
-    _, g_prime = _trajectory(cache)
-    T, B, N = g_prime.shape
-    dV = array_arg("dV", dV, ("T+1", "B", "N"), {"T+1": T + 1, "B": B, "N": N})
-    return (g_prime * dV[1:]) @ np.asarray(cache["w_vx"], dtype=np.float64)
+    sizes = {}
+    _, g_prime = _trajectory(cache, sizes)
+    w_vx = cache_arg("cache", cache, {"w_vx": rnn._CACHE["w_vx"]}, "rnn.rnn_forward", sizes,
+                     activations=())["w_vx"]
+    dV = array_arg("dV", dV, ("T+1", "B", "N"), sizes)
+    return (g_prime * dV[1:]) @ w_vx.astype(np.float64)
 
 
 def gradient_norms(cache, dV_T, wrt="V"):
@@ -70,12 +76,12 @@ def decay_rate(norms, start=0, stop=None):
     exploding. Raises ValueError if the range holds fewer than two lags or a norm that is zero,
     negative or not finite (an underflow: fit a shorter range).
     """
-    norms = np.asarray(norms, dtype=np.float64)
-    if norms.ndim not in (1, 2) or norms.shape[0] == 0:
-        raise ValueError(f"norms: expected shape (L,) or (L, B), got {norms.shape}")
+    norms = _norms_arg(norms)
+    start = integer_arg("start", start, minimum=0)
+    stop = None if stop is None else integer_arg("stop", stop, minimum=0)
     window = norms[start:stop]
     if window.shape[0] < 2:
-        raise ValueError(f"start, stop: expected at least two lags to fit, got lags "
+        raise ValueError(f"norms[start:stop]: expected at least two lags to fit, got lags "
                          f"{start}..{stop} of {norms.shape[0]}")
     if not np.all(np.isfinite(window) & (window > 0)):
         raise ValueError("norms: a norm in the fitted range is zero, negative or not finite "
@@ -98,7 +104,8 @@ def spectral_radius(w):
 
 def bound_rate(w_vv, g):
     """Eq. (3.5): gamma * sigma_max(w), the bound on how much one step can stretch a gradient."""
-    return activations.get(g).gamma * float(singular_values(w_vv)[0])
+    w_vv = array_arg("w_vv", w_vv, ("N", "N"), {})
+    return activations.get(activation_name("g", g)).gamma * float(singular_values(w_vv)[0])
 
 
 def typical_rate(cache):
@@ -109,20 +116,29 @@ def typical_rate(cache):
     return float(sigma_rms * np.sqrt(np.mean(g_prime ** 2)))
 
 
-def _trajectory(cache):
-    """The recurrent weights and g'(b(t)) (T, B, N) of a cache from ``rnn.rnn_forward``, in float64."""
-    try:
-        w_vv, b, g = cache["w_vv"], cache["b"], cache["g"]
-    except (TypeError, KeyError) as exc:
-        raise ValueError("cache: expected the cache returned by rnn.rnn_forward "
-                         "(with keys 'w_vv', 'b', 'g')") from exc
-    b = np.asarray(b, dtype=np.float64)
-    return np.asarray(w_vv, dtype=np.float64), activations.get(g).g_prime(b)
+def _trajectory(cache, sizes=None):
+    """The recurrent weights and g'(b(t)) (T, B, N) of a cache from ``rnn.rnn_forward``, in
+    float64; ``sizes`` receives T, B and N."""
+    cache = cache_arg("cache", cache, {"b": rnn._CACHE["b"], "w_vv": rnn._CACHE["w_vv"]},
+                      "rnn.rnn_forward", {} if sizes is None else sizes)
+    b = cache["b"].astype(np.float64)
+    return cache["w_vv"].astype(np.float64), activations.get(cache["g"]).g_prime(b)
+
+
+def _norms_arg(norms):
+    """norms (L,) or (L, B); zeros, inf and NaN (underflow, overflow) are allowed outside the
+    range that decay_rate fits, which checks that range."""
+    try:        # None, a str, a ragged list...: array_arg names these mistakes
+        ndim = np.ndim(norms) if isinstance(norms, (list, tuple)) or hasattr(norms, "ndim") else 1
+    except ValueError:
+        ndim = 1
+    if ndim not in (1, 2):
+        raise ValueError(f"norms: expected shape (L,) or (L, B), got {np.shape(norms)}")
+    return array_arg("norms", norms, ("L", "B")[:ndim], {}, nan=True, inf=True).astype(np.float64)
 
 
 def _end_gradient(dV_T, shape):
-    B, N = shape
-    return array_arg("dV_T", dV_T, ("B", "N"), {"B": B, "N": N})
+    return array_arg("dV_T", dV_T, ("B", "N"), sizes_of('cache["b"]', ("B", "N"), shape))
 
 
 def _norm(a):
@@ -134,7 +150,9 @@ def _norm(a):
 
 
 def _lags(s, t, T):
-    if not all(isinstance(v, (int, np.integer)) and not isinstance(v, bool) for v in (s, t)) \
-            or not 0 <= s <= t <= T:
-        raise ValueError(f"s, t: expected integers with 0 <= s <= t <= T = {T}, got s = {s!r}, t = {t!r}")
+    expected = f"s, t: expected integers with 0 <= s <= t <= T = {T}, got s = {s!r}, t = {t!r}"
+    if not all(isinstance(v, (int, np.integer)) and not isinstance(v, bool) for v in (s, t)):
+        raise ArgumentTypeError(expected)
+    if not 0 <= s <= t <= T:
+        raise ValueError(expected)
     return int(s), int(t)

@@ -14,7 +14,11 @@ x (T, B, K), V (T+1, B, N) with V[0] the initial state.
 import numpy as np
 
 from . import activations
-from ._validate import array_arg, choice, floating_dtype
+from ._validate import (activation_name, array_arg, cache_arg, choice, dict_arg, entry,
+                        floating_dtype, number_arg, positive_int, positive_number, seed_arg)
+
+__all__ = ["VARIANTS", "PARAMS", "param_names", "param_dims", "gru_forward", "gru_backward",
+           "init_params"]
 
 VARIANTS = ("before", "after")
 PARAMS = ("w_zx", "w_zv", "theta_z", "w_rx", "w_rv", "theta_r", "w_hx", "w_hv", "theta_h")
@@ -28,10 +32,11 @@ def param_names(variant):
 
 def param_dims(name):
     """The named axes of a parameter: (N, K) for w_*x, (N, N) for w_*v, (N,) for thresholds."""
+    choice("name", name, PARAMS + ("theta_hv",))
     return ("N",) if name.startswith("theta") else {"x": ("N", "K"), "v": ("N", "N")}[name[-1]]
 
 
-def sigmoid(a):
+def _sigmoid(a):
     """The logistic function sigma(a) = 1 / (1 + exp(-a)), without overflow."""
     return activations.get("sigmoid").g(a)
 
@@ -44,7 +49,7 @@ def gru_forward(x, params, v0=None, variant="before", g="tanh"):
     the gates z, r and the candidate h, all (T, B, N), and for "after" also
     u = w_hv V(t-1) - theta_hv, the part that the reset gate multiplies.
     """
-    x, p, v0 = _gru_args(x, params, v0, variant)
+    x, p, v0 = _gru_args(x, params, v0, variant, g)
     act = activations.get(g)
     T, B, N = x.shape[0], x.shape[1], v0.shape[1]
     after = variant == "after"
@@ -55,8 +60,8 @@ def gru_forward(x, params, v0=None, variant="before", g="tanh"):
     z, r, h = (np.empty((T, B, N), dtype=x.dtype) for _ in range(3))
     u = np.empty((T, B, N), dtype=x.dtype) if after else None
     for t in range(T):              # V[t] is V(t-1) here, V[t+1] is V(t)
-        z[t] = sigmoid(a_z[t] + V[t] @ p["w_zv"].T)               # (9.30a)
-        r[t] = sigmoid(a_r[t] + V[t] @ p["w_rv"].T)               # (9.30b)
+        z[t] = _sigmoid(a_z[t] + V[t] @ p["w_zv"].T)              # (9.30a)
+        r[t] = _sigmoid(a_r[t] + V[t] @ p["w_rv"].T)              # (9.30b)
         if after:                                     # torch's (9.30c)
             u[t] = V[t] @ p["w_hv"].T - p["theta_hv"]
             h[t] = act.g(a_h[t] + r[t] * u[t])
@@ -77,10 +82,9 @@ def gru_backward(dV, cache):
     under "V", the total dH/dV(t) (T+1, B, N) through all later time steps
     (its norm against t shows vanishing gradients). Nothing is clipped.
     """
+    dV, cache = _backward_args(dV, cache)
     x, V, z, r, h, u = (cache[k] for k in ("x", "V", "z", "r", "h", "u"))
     p, after = cache["params"], cache["variant"] == "after"
-    dV = array_arg("dV", dV, ("T+1", "B", "N"),
-                   dict(zip(("T+1", "B", "N"), V.shape)))
     # g'(a_h) from the stored h = g(a_h), e.g. 1 - h**2 for tanh
     g_prime = activations.get(cache["g"]).g_prime_of_g
     # the errors dH/da of the three local fields, filled backwards in time
@@ -135,29 +139,24 @@ def init_params(K, N, variant="before", *, seed, scale=None, z_bias=0.0, dtype=n
     starts every unit with z near 1, keeping its state. Returns a dict of arrays drawn in float64
     and given ``dtype``.
     """
-    dtype = floating_dtype("dtype", dtype)
-    rng = np.random.default_rng(seed)
-    bound = 1 / np.sqrt(N) if scale is None else scale
-    sizes = {"N": N, "K": K}
+    sizes = {"K": positive_int("K", K), "N": positive_int("N", N)}
+    names = param_names(variant)
+    rng = np.random.default_rng(seed_arg("seed", seed))
+    bound = 1 / np.sqrt(N) if scale is None else positive_number("scale", scale)
+    z_bias, dtype = number_arg("z_bias", z_bias), floating_dtype("dtype", dtype)
     params = {name: rng.uniform(-bound, bound, size=[sizes[d] for d in param_dims(name)])
-              for name in param_names(variant)}
+              for name in names}
     params["theta_z"] -= z_bias
     return {name: a.astype(dtype, copy=False) for name, a in params.items()}
 
 
-def _gru_args(x, params, v0, variant):
+def _gru_args(x, params, v0, variant, g):
     """Validate the arguments of eqs. (9.30a-d) and give them one floating dtype."""
     choice("variant", variant, VARIANTS)
-    if not isinstance(params, dict):
-        raise ValueError(f"params: expected a dict of arrays, got {type(params).__name__}")
-    needed = list(param_names(variant))
-    missing, extra = set(needed) - set(params), set(params) - set(needed)
-    if missing or extra:
-        raise ValueError(f"params: variant {variant!r} needs exactly {needed}; "
-                         f"missing {sorted(missing)}, unexpected {sorted(extra)}")
+    activation_name("g", g)
     sizes = {}
     x = array_arg("x", x, ("T", "B", "K"), sizes)
-    p = {name: array_arg(name, params[name], param_dims(name), sizes) for name in needed}
+    p = _params_args("params", params, variant, sizes)
     dtype = np.result_type(x, *p.values())
     if v0 is None:                  # zeros of the other arguments' dtype, not float64
         v0 = np.zeros((sizes["B"], sizes["N"]), dtype=dtype)
@@ -165,3 +164,34 @@ def _gru_args(x, params, v0, variant):
     dtype = np.result_type(dtype, v0)
     return x.astype(dtype, copy=False), {k: a.astype(dtype, copy=False) for k, a in p.items()}, \
         v0.astype(dtype, copy=False)
+
+
+def _params_args(name, params, variant, sizes, cached=False):
+    """Validate the parameters of ``variant`` (a dict, see the module docstring); ``cached``:
+    they are in a cache, so NaN and inf pass as in ``cache_arg``."""
+    needed = param_names(variant)
+    dict_arg(name, params, needed, what=f"a dict of arrays, as variant {variant!r} needs")
+    return {k: array_arg(entry(name, k), params[k], param_dims(k), sizes, nan=cached, inf=cached)
+            for k in needed}
+
+
+def _backward_args(dV, cache):
+    """Validate a cache of ``gru_forward`` and dV against it."""
+    sizes = {}
+    gates = ("T", "B", "N")
+    c = cache_arg("cache", cache, {"x": ("T", "B", "K"), "V": ("T+1", "B", "N"), "z": gates,
+                                   "r": gates, "h": gates}, "gru.gru_forward", sizes)
+    dict_arg("cache", cache, ("u", "params", "variant"), closed=False,
+             what="the cache returned by gru.gru_forward")
+    c["variant"] = choice(entry("cache", "variant"), cache["variant"], VARIANTS)
+    c["params"] = _params_args(entry("cache", "params"), cache["params"], c["variant"], sizes,
+                               cached=True)
+    after = c["variant"] == "after"
+    if after or cache["u"] is not None:     # u exists for "after" only
+        if not after:
+            raise ValueError('cache["u"]: expected None for variant "before", got '
+                             f"{type(cache['u']).__name__}")
+        c["u"] = array_arg(entry("cache", "u"), cache["u"], gates, sizes, nan=True, inf=True)
+    else:
+        c["u"] = None
+    return array_arg("dV", dV, ("T+1", "B", "N"), sizes), c

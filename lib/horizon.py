@@ -27,7 +27,12 @@ import urllib.request
 import numpy as np
 
 from . import tasks
-from ._validate import choice, positive_int
+from ._validate import choice, positive_int, seed_arg
+
+__all__ = ["SETUP", "MODELS", "GRID", "SEEDS", "SHUT", "STEPS_MEASURED", "GAP_MEASURED",
+           "STEP_TOLERANCE", "CURVE_SHIFT", "CURVE_FACTOR", "RESULTS", "RESULTS_URL", "make_model",
+           "run_cell", "cells", "run_grid", "curve_gap", "compare_runs", "same_result", "find_run",
+           "summary", "wilson_interval", "save_results", "load_results", "main"]
 
 # Fixed before any run: the settings of Chapters 3 and 4, and a budget of 1000 steps of 64 sequences.
 SETUP = {"K": 2, "N": 32, "M": 1, "B": 64, "lr": 0.01, "clip": 1.0, "steps": 1000,
@@ -88,6 +93,7 @@ def make_model(name, *, seed):
 
     from . import torchnn, train
     choice("name", name, MODELS)
+    seed = seed_arg("seed", seed)
     K, N, M = SETUP["K"], SETUP["N"], SETUP["M"]
     if name == "gru-before":
         gru = train.BookGRU(K, N, "before", seed=seed)
@@ -114,7 +120,7 @@ def run_cell(name, T, *, seed, steps=None):
     entry that varies).
     """
     from . import train
-    T, seed = positive_int("T", T), int(seed)
+    T, seed = positive_int("T", T), seed_arg("seed", seed)
     steps = SETUP["steps"] if steps is None else positive_int("steps", steps)
     model = make_model(name, seed=seed)
     task = functools.partial(tasks.adding_problem, T=T, B=SETUP["B"])

@@ -7,7 +7,16 @@ t = 0..T with ``V[0]`` the initial state. Weights are stored as in the equations
 import numpy as np
 
 from . import activations
-from ._validate import array_arg, floating_dtype, positive_int
+from ._validate import (activation_name, array_arg, floating_dtype, integer_arg, number_arg,
+                        positive_int, positive_number, seed_arg)
+
+__all__ = ["rnn_forward", "output_forward", "autonomous", "FixedPointNotFound", "steady_state",
+           "random_weights", "lyapunov_exponent"]
+
+# What the caches of rnn_forward and output_forward hold, for the functions that take them.
+_CACHE = {"x": ("T", "B", "K"), "V": ("T+1", "B", "N"), "b": ("T", "B", "N"),
+          "w_vv": ("N", "N"), "w_vx": ("N", "K")}
+_OUTPUT_CACHE = {"V": ("T+1", "B", "N"), "b": ("T", "B", "M"), "w_ov": ("M", "N")}
 
 
 def rnn_forward(x, w_vv, w_vx, theta_v, v0=None, g="tanh"):
@@ -17,7 +26,7 @@ def rnn_forward(x, w_vv, w_vx, theta_v, v0=None, g="tanh"):
     (B, N) or None for zeros. Returns V (T+1, B, N) with V[0] = v0, and a
     cache for the backward pass that holds the local fields b (T, B, N).
     """
-    x, w_vv, w_vx, theta_v, v0 = _rnn_args(x, w_vv, w_vx, theta_v, v0)
+    x, w_vv, w_vx, theta_v, v0 = _rnn_args(x, w_vv, w_vx, theta_v, v0, g)
     act = activations.get(g)
     T, B, N = x.shape[0], x.shape[1], w_vv.shape[0]
     V = np.empty((T + 1, B, N), dtype=x.dtype)
@@ -30,8 +39,9 @@ def rnn_forward(x, w_vv, w_vx, theta_v, v0=None, g="tanh"):
     return V, cache
 
 
-def _rnn_args(x, w_vv, w_vx, theta_v, v0):
+def _rnn_args(x, w_vv, w_vx, theta_v, v0, g):
     """Validate the arguments of eq. (1.1) and give them one floating dtype."""
+    activation_name("g", g)
     sizes = {}
     args = [array_arg("x", x, ("T", "B", "K"), sizes),
             array_arg("w_vv", w_vv, ("N", "N"), sizes),
@@ -54,9 +64,7 @@ def output_forward(V, w_ov, theta_o, g="linear"):
     V = array_arg("V", V, ("T+1", "B", "N"), sizes)
     w_ov = array_arg("w_ov", w_ov, ("M", "N"), sizes)
     theta_o = array_arg("theta_o", theta_o, ("M",), sizes)
-    if V.shape[0] < 2:
-        raise ValueError(f"V: expected states for t = 0..T with T >= 1, got shape {V.shape}")
-    act = activations.get(g)
+    act = activations.get(activation_name("g", g))
     b = V[1:] @ w_ov.T - theta_o
     return act.g(b), {"V": V, "b": b, "w_ov": w_ov, "g": act.name}
 
@@ -98,9 +106,8 @@ def steady_state(x, w_vv, w_vx, theta_v, v0=None, g="tanh", tol=1e-12, max_iter=
     w_vx = array_arg("w_vx", w_vx, ("N", "K"), sizes)
     theta_v = array_arg("theta_v", theta_v, ("N",), sizes)
     max_iter = positive_int("max_iter", max_iter)
-    if not tol > 0:
-        raise ValueError(f"tol: expected a positive tolerance, got {tol!r}")
-    act = activations.get(g)
+    tol = positive_number("tol", tol)
+    act = activations.get(activation_name("g", g))
     args = [x, w_vv, w_vx, theta_v]
     if v0 is not None:
         args.append(array_arg("v0", v0, ("B", "N"), sizes))
@@ -127,7 +134,8 @@ def random_weights(K, N, scale, *, seed, dtype=np.float64):
     float64 and given ``dtype``.
     """
     K, N, dtype = positive_int("K", K), positive_int("N", N), floating_dtype("dtype", dtype)
-    rng = np.random.default_rng(seed)
+    scale = number_arg("scale", scale, low=0.0)
+    rng = np.random.default_rng(seed_arg("seed", seed))
     w_vv = scale * rng.standard_normal((N, N)) / np.sqrt(N)
     w_vx = rng.standard_normal((N, K)) / np.sqrt(K)
     return tuple(a.astype(dtype, copy=False) for a in (w_vv, w_vx, np.zeros(N)))
@@ -148,17 +156,16 @@ def lyapunov_exponent(w_vv, v0, T, transient=500, theta_v=None, g="tanh", *, see
     w_vv = array_arg("w_vv", w_vv, ("N", "N"), sizes)
     v0 = array_arg("v0", v0, ("B", "N"), sizes)
     T = positive_int("T", T)
-    if isinstance(transient, bool) or not isinstance(transient, (int, np.integer)) or transient < 0:
-        raise ValueError(f"transient: expected an integer >= 0, got {transient!r}")
+    transient = integer_arg("transient", transient, minimum=0)
     theta_v = (np.zeros(sizes["N"]) if theta_v is None
                else array_arg("theta_v", theta_v, ("N",), sizes))
-    act = activations.get(g)
+    act = activations.get(activation_name("g", g))
     V = v0.astype(np.float64)
-    nudge = np.random.default_rng(seed).standard_normal(V.shape)
+    nudge = np.random.default_rng(seed_arg("seed", seed)).standard_normal(V.shape)
     nudge /= np.linalg.norm(nudge, axis=1, keepdims=True)
     log_growth = np.zeros(V.shape[0])
     w_T = np.ascontiguousarray(w_vv.T)
-    for t in range(int(transient) + T):
+    for t in range(transient + T):
         V = act.g(V @ w_T - theta_v)
         nudge = act.g_prime_of_g(V) * (nudge @ w_T)
         norm = np.linalg.norm(nudge, axis=1, keepdims=True)

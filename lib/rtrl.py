@@ -10,9 +10,23 @@ operations per step for BPTT. The gradient is the same as BPTT's (``rnnbook.bptt
 import numpy as np
 
 from . import activations
-from .bptt import network_args
+from ._validate import array_arg, checked
+from .bptt import _network_args
+
+__all__ = ["rtrl_step", "gradients"]
 
 
+def _step_args(p, g_prime, w_vv, db):
+    sizes = {}
+    args = {"p": array_arg("p", p, ("B", "N", "P"), sizes),
+            "g_prime": array_arg("g_prime", g_prime, ("B", "N"), sizes),
+            "w_vv": array_arg("w_vv", w_vv, ("N", "N"), sizes), "db": None}
+    if db is not None:
+        args["db"] = array_arg("db", db, ("B", "N", "P"), sizes)
+    return args
+
+
+@checked(_step_args)
 def rtrl_step(p, g_prime, w_vv, db):
     """Eq. (2.12): p_ka(t) = g'(b_k(t)) [sum_j w_kj p_ja(t-1) + db_k(t)/da].
 
@@ -33,7 +47,7 @@ def gradients(x, y, params, g="tanh", g_out="linear"):
     Arguments as ``rnnbook.bptt.gradients`` (without truncation). Returns ``(H, grads)`` with grads
     for w_vv, w_vx, theta_v, v0, w_ov and theta_o.
     """
-    p = network_args(x, y, params)
+    p = _network_args(x, y, params, g=g, g_out=g_out)
     act, out = activations.get(g), activations.get(g_out)
     w_vv, w_vx, theta_v = p["w_vv"], p["w_vx"], p["theta_v"]
     w_ov, theta_o = p["w_ov"], p["theta_o"]
@@ -51,7 +65,9 @@ def gradients(x, y, params, g="tanh", g_out="linear"):
         db = {"w_vv": np.einsum("km,bn->bkmn", eye, V).reshape(B, N, -1),      # delta_km V_n(t-1)
               "w_vx": np.einsum("km,bn->bkmn", eye, x_t).reshape(B, N, -1),    # delta_km x_n(t)
               "theta_v": np.broadcast_to(-eye, (B, N, N)), "v0": None}
-        sens = {name: rtrl_step(s, act.g_prime(b), w_vv, db[name]) for name, s in sens.items()}
+        # validated once above: no checks at every step
+        sens = {name: rtrl_step.unchecked(s, act.g_prime(b), w_vv, db[name])
+                for name, s in sens.items()}
         V = act.g(b)
         b_out = V @ w_ov.T - theta_o
         E = y_t - out.g(b_out)

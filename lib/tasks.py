@@ -8,7 +8,9 @@ the end, or (T, B, M) for a task answered at every step.
 """
 import numpy as np
 
-from ._validate import array_arg, positive_int
+from ._validate import array_arg, number_arg, positive_int, seed_arg
+
+__all__ = ["adding_problem", "adding_baselines", "latch", "delayed_echo"]
 
 
 def adding_problem(T, B, *, seed):
@@ -20,7 +22,7 @@ def adding_problem(T, B, *, seed):
     y (B, 1). Needs T >= 2.
     """
     T, B = _length("T", T, minimum=2), positive_int("B", B)
-    rng = np.random.default_rng(seed)
+    rng = np.random.default_rng(seed_arg("seed", seed))
     x = np.zeros((T, B, 2))
     x[:, :, 0] = rng.uniform(0.0, 1.0, size=(T, B))
     half = T // 2
@@ -57,9 +59,8 @@ def latch(T, B, *, seed, p=0.05):
     1/p steps. Shapes: x (T, B, 2), y (T, B, 1).
     """
     T, B = _length("T", T, minimum=1), positive_int("B", B)
-    if not 0.0 < p <= 1.0:
-        raise ValueError(f"p: expected a pulse probability in (0, 1], got {p!r}")
-    rng = np.random.default_rng(seed)
+    p = number_arg("p", p, low=0.0, high=1.0, low_open=True, what="a pulse probability")
+    rng = np.random.default_rng(seed_arg("seed", seed))
     pulse = rng.random((T, B)) < p
     is_set = rng.random((T, B)) < 0.5
     x = np.zeros((T, B, 2))
@@ -84,7 +85,7 @@ def delayed_echo(T, B, delay, *, seed):
     if delay >= T:
         raise ValueError(f"delay: expected a delay shorter than the sequence, 1 <= delay < T = {T}, "
                          f"got {delay}")
-    rng = np.random.default_rng(seed)
+    rng = np.random.default_rng(seed_arg("seed", seed))
     x = rng.integers(0, 2, size=(T, B, 1)).astype(np.float64)
     y = np.zeros_like(x)
     y[delay:] = x[:-delay]

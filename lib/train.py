@@ -13,7 +13,10 @@ import numpy as np
 import torch
 
 from . import gru, reference
-from ._validate import choice, positive_int
+from ._validate import (ArgumentTypeError, callable_arg, choice, flag_arg, positive_int,
+                        positive_number, seed_arg)
+
+__all__ = ["CELLS", "SequenceModel", "BookGRU", "make_model", "train"]
 
 CELLS = {
     "rnn": lambda K, N: torch.nn.RNN(K, N, nonlinearity="tanh"),
@@ -34,15 +37,16 @@ class SequenceModel(torch.nn.Module):
 
     def __init__(self, recurrent, N, M, *, seed, every_step=False):
         super().__init__()
-        self.recurrent = recurrent
+        self.recurrent = _module_arg("recurrent", recurrent)
         N, M = positive_int("N", N), positive_int("M", M)
+        seed = seed_arg("seed", seed, none=True)
         if seed is None:
             self.readout = torch.nn.Linear(N, M)
         else:
             with torch.random.fork_rng(devices=[]):
                 torch.manual_seed(seed)
                 self.readout = torch.nn.Linear(N, M)
-        self.every_step = every_step
+        self.every_step = flag_arg("every_step", every_step)
 
     def forward(self, x):
         V = self.recurrent(x)
@@ -63,6 +67,7 @@ class BookGRU(torch.nn.Module):
     def __init__(self, K, N, variant="before", *, seed, z_bias=0.0, dtype=torch.float32):
         super().__init__()
         self.variant = variant
+        dtype = _torch_dtype("dtype", dtype)
         init = gru.init_params(K, N, variant, seed=seed, z_bias=z_bias)
         for name, value in init.items():
             setattr(self, name, torch.nn.Parameter(torch.tensor(value, dtype=dtype)))
@@ -81,6 +86,7 @@ def make_model(cell, K, N, M, *, seed, every_step=False):
     drawn from ``seed`` (the global torch random state is left as it was)."""
     build = CELLS[choice("cell", cell, CELLS)]
     K, N, M = positive_int("K", K), positive_int("N", N), positive_int("M", M)
+    seed, every_step = seed_arg("seed", seed), flag_arg("every_step", every_step)
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
         # the readout continues the stream that drew the cell (seed=None): so were the stored runs made
@@ -104,11 +110,14 @@ def train(model, task, steps, *, seed, lr=1e-3, clip=None, target_loss=None, dev
     ``eval_every`` steps, starting before the first step), and ``stopped``: "steps", "target_loss"
     or "non-finite loss".
     """
+    model, task = _module_arg("model", model), callable_arg("task", task)
     steps = positive_int("steps", steps)
     eval_every = max(1, steps // 50) if eval_every is None else positive_int("eval_every", eval_every)
-    for name, value in (("lr", lr), ("clip", clip), ("target_loss", target_loss)):
-        if value is not None and not (isinstance(value, (int, float)) and math.isfinite(value) and value > 0):
-            raise ValueError(f"{name}: expected a positive number{'' if name == 'lr' else ' or None'}, got {value!r}")
+    lr = positive_number("lr", lr)
+    clip = positive_number("clip", clip, none=True)
+    target_loss = positive_number("target_loss", target_loss, none=True)
+    seed, eval_batches = seed_arg("seed", seed), positive_int("eval_batches", eval_batches)
+    show = sys.stderr.isatty() if progress is None else flag_arg("progress", progress)
     device = _device(device)
     model.to(device)
     seeds = np.random.default_rng(seed).integers(2**63, size=steps + eval_batches)
@@ -117,12 +126,11 @@ def train(model, task, steps, *, seed, lr=1e-3, clip=None, target_loss=None, dev
                       for a in zip(*(task(seed=int(s)) for s in seeds[steps:])))
     optimiser = torch.optim.Adam(model.parameters(), lr=lr)
     history = {"step": [], "loss": [], "grad_norm": [], "eval_step": [], "eval_loss": [], "stopped": "steps"}
-    show = sys.stderr.isatty() if progress is None else bool(progress)
     bar = _progress_bar(steps) if show else None
     for step in range(steps + 1):
         if step % eval_every == 0 or step == steps:
             history["eval_step"].append(step)
-            history["eval_loss"].append(evaluate(model, x_eval, y_eval))
+            history["eval_loss"].append(_evaluate(model, x_eval, y_eval))
             if target_loss is not None and history["eval_loss"][-1] <= target_loss:
                 history["stopped"] = "target_loss"
                 break
@@ -149,7 +157,7 @@ def train(model, task, steps, *, seed, lr=1e-3, clip=None, target_loss=None, dev
     return history
 
 
-def evaluate(model, x, y):
+def _evaluate(model, x, y):
     """The mean squared error of ``model`` on inputs ``x`` and targets ``y`` (tensors on the
     model's device), without building a graph. Returns a float."""
     with torch.no_grad():
@@ -167,7 +175,21 @@ def _tensor(a, device):
     return torch.as_tensor(np.asarray(a), dtype=torch.float32).to(device)
 
 
+def _module_arg(name, value):
+    if not isinstance(value, torch.nn.Module):
+        raise ArgumentTypeError(f"{name}: expected a torch.nn.Module, got {type(value).__name__}")
+    return value
+
+
+def _torch_dtype(name, value):
+    if value not in (torch.float32, torch.float64):
+        raise ArgumentTypeError(f"{name}: expected torch.float32 or torch.float64, got {value!r}")
+    return value
+
+
 def _device(device):
+    if not isinstance(device, (str, torch.device)):
+        raise ArgumentTypeError(f"device: expected 'cpu', 'cuda' or a torch.device, got {device!r}")
     try:
         device = torch.device(device)
     except (RuntimeError, TypeError) as exc:

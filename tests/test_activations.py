@@ -42,5 +42,7 @@ def test_sigmoid_does_not_overflow():
 
 
 def test_unknown_activation_is_named():
-    with pytest.raises(ValueError, match=r"g: expected one of .*'tanh'.*got 'softsign'"):
+    with pytest.raises(ValueError, match=r"^name: expected one of .*'tanh'.*got 'softsign'"):
         activations.get("softsign")
+    with pytest.raises(TypeError, match=r"^name: expected a name"):     # not "unhashable type"
+        activations.get(["tanh"])

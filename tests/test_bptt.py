@@ -287,10 +287,12 @@ def test_no_steady_state_raises_fixed_point_not_found():
     (dict(x=np.full((5, 3, 2), np.inf)), "x: contains NaN or inf"),
     (dict(params="weights"), "params: expected a dict"),
     (dict(drop="theta_o"), r"missing \['theta_o'\]"),
-    (dict(extra="bias"), r"unknown \['bias'\]"),
-    (dict(set=("w_ov", np.zeros((2, 5)))), r"w_ov: expected shape"),
-    (dict(set=("v0", np.zeros((2, 4)))), r"v0: expected shape"),
-    (dict(set=("w_vv", np.full((4, 4), np.nan))), "w_vv: contains NaN"),
+    (dict(extra="bias"), r"unexpected \['bias'\]"),
+    (dict(set=("w_ov", np.zeros((2, 5)))), r'params\["w_ov"\]: expected shape'),
+    (dict(set=("v0", np.zeros((2, 4)))), r'params\["v0"\]: expected shape'),
+    (dict(set=("w_vv", np.full((4, 4), np.nan))), r'params\["w_vv"\]: contains NaN'),
+    (dict(g_out="softsign"), "^g_out: expected one of"),          # not blamed on g
+    (dict(g=["tanh"]), "^g: expected a name"),                    # not "unhashable type"
     (dict(tau=0), "tau: expected an integer >= 1, got 0"),
     (dict(tau=-3), "tau: expected an integer >= 1"),
     (dict(tau=2.5), "tau: expected an integer >= 1, got 2.5"),
@@ -337,3 +339,40 @@ def test_steady_state_arguments_are_checked(steady_problem):
         bptt.recurrent_backprop(x, y[:1], p)
     with pytest.raises(ValueError, match="tol"):
         bptt.recurrent_backprop(x, y, p, tol=0)
+
+
+def test_the_low_level_steps_check_their_arguments_too(sequence_problem):
+    # they are public (Chapter 2 shows them): a wrong shape once gave an IndexError or a silent NaN
+    x, y, p = sequence_problem()
+    V, cache = rnn.rnn_forward(x, p["w_vv"], p["w_vx"], p["theta_v"])
+    dV, g_prime = np.ones((6, 3, 4)), 1 - V[1:] ** 2
+    with pytest.raises(ValueError, match=r"^g_prime: expected shape .* to agree with dV"):
+        bptt.bptt_errors(dV, g_prime[:4], p["w_vv"])
+    with pytest.raises(ValueError, match="^w_vv: contains NaN"):
+        bptt.truncated_errors(dV, g_prime, np.full((4, 4), np.nan), 2)
+    with pytest.raises(ValueError, match="^tau: expected an integer >= 1"):
+        bptt.truncated_errors(dV, g_prime, p["w_vv"], 0)
+    with pytest.raises(ValueError, match="^x: expected 3 axes"):
+        bptt.weight_gradients(g_prime, V, x[0])
+    with pytest.raises(ValueError, match=r"^w_vv: expected shape \(N, N\) = \(4, 4\) to agree with e"):
+        bptt.fixed_point_errors(np.ones((3, 4)), np.ones((3, 4)), np.eye(5))
+    # the checks wrap the equations; the loops of rnn_backward call them unchecked
+    Delta, dV0 = bptt.bptt_errors(dV, g_prime, p["w_vv"])
+    np.testing.assert_array_equal(Delta, bptt.bptt_errors.unchecked(dV, g_prime, p["w_vv"])[0])
+
+
+@pytest.mark.parametrize("cache, message", [
+    ({}, r"^cache: expected the cache returned by rnn.rnn_forward .* missing \['V', 'b', 'g',"),
+    (None, "^cache: expected the cache returned by rnn.rnn_forward, got NoneType"),
+    ("drop b", r"missing \['b'\]"),
+    ("short b", r'^cache\["b"\]: expected shape \(T, B, N\) = \(5, 3, 4\) to agree with cache\["x"\]'),
+    ("g unknown", r'^cache\["g"\]: expected one of'),
+])
+def test_backward_passes_check_the_cache(cache, message, sequence_problem):
+    x, y, p = sequence_problem()
+    _, full = rnn.rnn_forward(x, p["w_vv"], p["w_vx"], p["theta_v"])
+    if isinstance(cache, str):
+        change = {"drop b": {}, "short b": {"b": full["b"][:4]}, "g unknown": {"g": "cube"}}[cache]
+        cache = {k: v for k, v in {**full, **change}.items() if cache != "drop b" or k != "b"}
+    with pytest.raises(ValueError, match=message):
+        bptt.rnn_backward(np.zeros((6, 3, 4)), cache)

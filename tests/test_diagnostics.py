@@ -196,8 +196,27 @@ def test_typical_rate_of_a_linear_orthogonal_network_is_its_scale():
     (lambda c: diagnostics.decay_rate(np.ones((2, 2, 2))), r"norms: expected shape \(L,\) or \(L, B\)"),
     (lambda c: diagnostics.spectral_radius(np.ones((2, 3))), "w: expected shape"),
     (lambda c: diagnostics.bound_rate(np.eye(2), "softsign"), "g: expected one of"),
+    (lambda c: diagnostics.bound_rate(np.ones((2, 3)), "tanh"), "^w_vv: expected shape"),
+    (lambda c: diagnostics.decay_rate(np.ones(5), start=[1]), "^start: expected an integer"),
+    (lambda c: diagnostics.decay_rate(np.ones(5), stop=1.5), "^stop: expected an integer"),
+    (lambda c: diagnostics.decay_rate(np.array([1.0, np.nan, 0.5])), "^norms: a norm in the fitted range"),
+    (lambda c: diagnostics.decay_rate(np.array([1.0, 0.5, np.nan]), stop=1), r"^norms\[start:stop\]: expected"),
+    (lambda c: diagnostics.typical_rate({**c, "b": c["b"][..., :3]}), r'^cache\["b"\]|^cache\["w_vv"\]'),
+    (lambda c: diagnostics.input_gradients({k: v for k, v in c.items() if k != "w_vx"}, np.zeros((7, 2, 4))),
+     r"^cache: .*missing \['w_vx'\]"),
 ])
 def test_bad_input_is_rejected(call, message):
     _, _, cache = trajectory()
     with pytest.raises(ValueError, match=message):
         call(cache)
+
+
+def test_an_overflowed_trajectory_is_measured_not_refused():
+    # an exploding linear network overflows to inf: its cache is its honest record, and the
+    # lags before the overflow can still be fitted
+    with np.errstate(over="ignore", invalid="ignore"):
+        _, cache = rnn.rnn_forward(np.ones((400, 1, 1)), 8.0 * np.eye(2), np.ones((2, 1)),
+                                   np.zeros(2), g="linear")
+        norms = diagnostics.gradient_norms(cache, np.ones((1, 2)))
+    assert not np.isfinite(cache["b"][-1]).any() and not np.isfinite(norms[-1]).any()
+    assert diagnostics.decay_rate(norms, stop=50) == pytest.approx(8.0, rel=1e-9)

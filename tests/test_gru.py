@@ -143,7 +143,7 @@ def test_init_params_follows_torch_and_raises_the_update_bias():
     (dict(x=np.zeros((0, 3, 2))), "x: expected at least one time step"),
     (dict(x=np.full((4, 3, 2), np.nan)), "x: contains NaN"),
     (dict(v0=np.zeros((3, 4))), "v0: expected shape"),
-    (dict(bad="w_zv"), "w_zv: expected shape"),
+    (dict(bad="w_zv"), r'params\["w_zv"\]: expected shape'),
 ])
 def test_bad_input_names_the_argument(change, message):
     x, params, v0 = problem()
@@ -179,3 +179,37 @@ def test_total_state_gradient_at_every_time_step(variant):
         rest = reference.gru_forward(reference.as_tensor(x[t:]), tp, leaf, variant) if t < 6 else leaf[None]
         (rest * reference.as_tensor(R[t:])).sum().backward()
         assert max_rel_error(dV_total[t], leaf.grad.numpy()) < 1e-12, t
+
+
+@pytest.mark.parametrize("change, message", [
+    (lambda c: {}, r"^cache: expected the cache returned by gru.gru_forward .*missing \['V', 'g'"),
+    (lambda c: [1, 2], "^cache: expected the cache returned by gru.gru_forward, got list"),
+    (lambda c: {**c, "h": c["h"][:, :2]}, r'^cache\["h"\]: expected shape \(T, B, N\) = \(4, 3, 5\)'),
+    (lambda c: {**c, "variant": "after"}, r'^cache\["params"\]: expected .* variant \'after\''),
+    (lambda c: {**c, "params": {**c["params"], "w_hv": np.zeros((5, 4))}},
+     r'^cache\["params"\]\["w_hv"\]: expected shape'),
+    (lambda c: {**c, "z": np.full((4, 3), 0.5)}, r'^cache\["z"\]: expected 3 axes'),
+    (lambda c: {**c, "u": c["h"]}, r'^cache\["u"\]: expected None for variant "before"'),
+])
+def test_backward_checks_the_cache(change, message):
+    x, params, v0 = problem()
+    _, cache = gru.gru_forward(x, params, v0)
+    with pytest.raises(ValueError, match=message):
+        gru.gru_backward(np.zeros((5, 3, 5)), change(cache))
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    (dict(N=0), "^N: expected an integer >= 1"), (dict(K=0), "^K: expected an integer >= 1"),
+    (dict(seed=2.5), "^seed: expected an integer seed >= 0"), (dict(seed=-1), "^seed: expected"),
+    (dict(z_bias=float("nan")), "^z_bias: expected a finite number"),
+    (dict(scale=0.0), "^scale: expected a positive number"), (dict(variant="x"), "^variant:"),
+])
+def test_init_params_names_the_bad_argument(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        gru.init_params(**{"N": 3, "K": 2, "variant": "after", "seed": 0, **kwargs})
+
+
+def test_param_dims_names_unknown_parameters():
+    assert gru.param_dims("theta_hv") == ("N",) and gru.param_dims("w_zx") == ("N", "K")
+    with pytest.raises(ValueError, match="^name: expected one of"):
+        gru.param_dims("nope")

@@ -190,3 +190,18 @@ def test_lyapunov_exponent_names_the_bad_argument(kwargs, message):
     args = {"w_vv": 0.5 * np.eye(2), "v0": np.ones((1, 2)), "T": 10, "seed": 0, **kwargs}
     with pytest.raises(ValueError, match=message):
         rnn.lyapunov_exponent(**args)
+
+
+@pytest.mark.parametrize("call, message", [
+    (lambda: rnn.random_weights(3, 2, 0.9, seed=2.5), "^seed: expected an integer seed >= 0"),
+    (lambda: rnn.random_weights(3, 2, 0.9, seed=None), "^seed: expected an integer seed"),
+    (lambda: rnn.random_weights(3, 2, float("nan"), seed=0), "^scale: expected a finite number >= 0"),
+    (lambda: rnn.steady_state(np.ones((1, 2)), np.eye(3), np.ones((3, 2)), np.zeros(3),
+                              tol=float("inf")), "^tol: expected a positive number"),
+    (lambda: rnn.lyapunov_exponent(np.eye(2), np.ones((1, 2)), 5, seed=True), "^seed:"),
+    (lambda: rnn.output_forward(np.zeros((3, 2, 4)), np.zeros((2, 4)), np.zeros(2), g=["tanh"]),
+     "^g: expected a name"),
+])
+def test_seeds_tolerances_and_names_are_checked(call, message):
+    with pytest.raises(ValueError, match=message):
+        call()

@@ -76,3 +76,14 @@ def test_rtrl_rejects_bad_input_like_bptt(sequence_problem):
         rtrl.gradients(np.full_like(x, np.nan), y, p)
     with pytest.raises(ValueError, match="g_out|g: expected one of"):
         rtrl.gradients(x, y, p, g_out="cube")
+
+
+def test_rtrl_step_checks_its_arguments():
+    rng = np.random.default_rng(1)
+    p, g_prime, w = rng.standard_normal((2, 3, 5)), rng.uniform(0, 1, (2, 3)), rng.standard_normal((3, 3))
+    with pytest.raises(ValueError, match=r"^db: expected shape \(B, N, P\) = \(2, 3, 5\) to agree with p"):
+        rtrl.rtrl_step(p, g_prime, w, np.zeros((2, 3, 4)))
+    with pytest.raises(ValueError, match="^g_prime: contains NaN"):
+        rtrl.rtrl_step(p, np.full((2, 3), np.nan), w, None)
+    with pytest.raises(ValueError, match="^w_vv: expected shape"):
+        rtrl.rtrl_step(p, g_prime, w[:2], None)

@@ -116,6 +116,10 @@ def test_delayed_echo_plays_the_bits_back(delay):
     (lambda: tasks.delayed_echo(1, 4, 1, seed=0), "T: expected a sequence length >= 2"),
     (lambda: tasks.adding_baselines(np.zeros((5, 3, 3)), np.zeros((3, 1))), r"x: expected shape"),
     (lambda: tasks.adding_baselines(np.zeros((5, 3, 2)), np.zeros((4, 1))), r"y: expected shape"),
+    (lambda: tasks.adding_problem(10, 4, seed=2.5), "seed: expected an integer seed >= 0"),
+    (lambda: tasks.latch(10, 4, seed=-1), "seed: expected an integer seed >= 0"),
+    (lambda: tasks.delayed_echo(10, 4, 2, seed=None), "seed: expected an integer seed"),
+    (lambda: tasks.latch(10, 4, seed=0, p="often"), "p: expected a pulse probability"),
 ])
 def test_bad_arguments_are_rejected(call, message):
     with pytest.raises(ValueError, match=message):

@@ -184,3 +184,26 @@ def test_targets_at_every_step_need_every_step_outputs():
 def test_make_model_rejects_bad_arguments(kwargs, message):
     with pytest.raises(ValueError, match=message):
         train.make_model(**{"cell": "rnn", "K": 2, "N": 4, "M": 1, "seed": 0, **kwargs})
+
+
+@pytest.mark.parametrize("call, message", [
+    (lambda m: train.make_model("rnn", 2, 4, 1, seed=2.5), "^seed: expected an integer seed >= 0"),
+    (lambda m: train.make_model("rnn", 2, 4, 1, seed=0, every_step=1), "^every_step: expected True or False"),
+    (lambda m: train.make_model(["rnn"], 2, 4, 1, seed=0), "^cell: expected a name"),
+    (lambda m: train.SequenceModel("rnn", 4, 1, seed=0), "^recurrent: expected a torch.nn.Module"),
+    (lambda m: train.SequenceModel(torch.nn.RNN(2, 4), 4, 1, seed=-1), "^seed: expected an integer"),
+    (lambda m: train.BookGRU(2, 4, seed=0, dtype=torch.int64), "^dtype: expected torch.float32"),
+    (lambda m: train.BookGRU(2, 4, seed=0, z_bias=float("nan")), "^z_bias: expected a finite number"),
+    (lambda m: train.train(None, ADDING, 2, seed=0), "^model: expected a torch.nn.Module"),
+    (lambda m: train.train(m, "adding", 2, seed=0), "^task: expected a function"),
+    (lambda m: train.train(m, ADDING, 2, seed=0, lr=True), "^lr: expected a positive number"),
+    (lambda m: train.train(m, ADDING, 2, seed=-1), "^seed: expected an integer seed >= 0"),
+    (lambda m: train.train(m, ADDING, 2, seed=0, eval_batches=0), "^eval_batches: expected an integer >= 1"),
+    (lambda m: train.train(m, ADDING, 2, seed=0, progress="yes"), "^progress: expected True or False"),
+])
+def test_every_argument_is_checked_before_training(call, message):
+    model = train.make_model("rnn", 2, 4, 1, seed=0)
+    before = [p.detach().clone() for p in model.parameters()]
+    with pytest.raises(ValueError, match=message):
+        call(model)
+    assert all(torch.equal(a, b) for a, b in zip(before, model.parameters()))

@@ -1,0 +1,555 @@
+"""The error contract, fuzzed: every public function of the numpy and training modules, given one bad
+argument at a time, raises ValueError or TypeError, and the message names that argument.
+
+``CALLS`` holds one valid call of each public function (two for ``gru_backward``, one per variant),
+with every argument given by keyword and described by its *kind*: an array with named axes, a dict
+of parameters, a cache, a size, a seed, a name, a tolerance... Each kind knows the bad values of its
+sort (hypothesis strategies): NaN and inf entries, wrong types, a wrong number of axes, an empty
+axis, an axis that disagrees with another argument's; sizes of 0, -1, 2.5 or True; unknown names
+and lists where a name is expected; missing keys and wrong shapes inside caches. The fuzz replaces
+one argument of a valid call by such a value and checks the answer. The sizes of the valid calls are
+all different, so that a wrong length can never pass for another axis's length.
+"""
+import functools
+import inspect
+import math
+import re
+
+import numpy as np
+import pytest
+import torch
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from rnnbook import (activations, bptt, checks, claims, diagnostics, gradcheck, gru, horizon, rnn,
+                     rtrl, tasks, train)
+
+MODULES = (activations, rnn, bptt, rtrl, gru, tasks, diagnostics, gradcheck, train)
+SIZES = {"T": 3, "B": 2, "N": 5, "K": 6, "M": 7, "P": 8, "L": 9, "R": 10, "C": 11}
+# what the fuzz does not call, and why
+NOT_CALLED = {
+    "activations.ACTIVATIONS": "a constant", "activations.Activation": "the record that get returns",
+    "rnn.FixedPointNotFound": "an exception", "bptt.UnstableFixedPoint": "an exception",
+    "bptt.PARAMS": "a constant", "gru.PARAMS": "a constant", "gru.VARIANTS": "a constant",
+    "train.CELLS": "a constant",
+}
+FUZZ = settings(max_examples=30, deadline=None, derandomize=True, database=None,
+                suppress_health_check=list(HealthCheck))
+_rng = np.random.default_rng(0)
+
+
+def shape(dims):
+    """The shape of named axes "T+1 B N" with SIZES; a digit is a fixed length."""
+    return tuple(int(d) if d.isdigit() else SIZES[d[:-2]] + 1 if d.endswith("+1") else SIZES[d]
+                 for d in dims.split())
+
+
+def base(dim):
+    return dim[:-2] if dim.endswith("+1") else dim
+
+
+# ---------------------------------------------------------------- kinds of arguments and bad values
+
+WRONG_TYPES = [None, "text", {"a": 1.0}, [[1.0], [1.0, 2.0]], ["a", "b"], object()]
+NOT_INTEGERS = st.one_of(st.floats(allow_nan=True, allow_infinity=True), st.booleans(),
+                         st.text(max_size=3), st.lists(st.integers(1, 3), min_size=1, max_size=2),
+                         st.just(np.float64(3.0)), st.just(np.array([3])))
+
+
+class Kind:
+    """A kind of argument: its valid ``value`` and, from ``bad``, a strategy of bad values;
+    ``free`` are the axes that no other argument's must match. ``optional``: None is valid."""
+    optional = False
+
+    def __init__(self, value):
+        self.value = value
+
+    def dims(self):
+        return []
+
+    def bad(self, free):
+        raise NotImplementedError
+
+    def maybe_none(self, strategy):
+        return strategy if self.optional else st.one_of(strategy, st.none())
+
+
+class A(Kind):
+    """An array with named axes, e.g. A("T B K"); positive=True for entries in (0.1, 1)."""
+
+    def __init__(self, dims, value=None, optional=False, positive=False, scale=0.5, ndims=None):
+        self.axes, self.optional, self.ndims = dims, optional, ndims
+        if value is None:
+            value = (_rng.uniform(0.1, 1.0, shape(dims)) if positive
+                     else scale * _rng.standard_normal(shape(dims)))
+        super().__init__(value)
+
+    def dims(self):
+        return [self.axes.split()]
+
+    def bad(self, free):
+        return bad_arrays(self.value, self.axes.split(), free, self.optional, self.ndims)
+
+
+def bad_arrays(value, dims, free, optional, ndims=None, finite=True):
+    """Bad values for an array of named axes ``dims``, whose axes in ``free`` need not agree
+    with other arguments; ``ndims``: the numbers of axes it may have (default len(dims));
+    ``finite``: NaN and inf are bad (not in a cache: there they are a forward pass's result)."""
+    arr = np.asarray(value)
+    ndims = (len(dims),) if ndims is None else ndims
+    options = [
+        st.sampled_from([w for w in WRONG_TYPES if w is not None or not optional]
+                        + [arr.astype(complex), arr > 0]),
+        st.sampled_from([a for a in [arr[None], arr[..., None], arr.reshape(-1)[0], arr[0]]
+                         if np.ndim(a) not in ndims]),
+        st.integers(0, arr.ndim - 1).map(lambda axis: np.take(arr, [], axis=axis)),
+    ]
+    if finite:
+        options.append(st.tuples(st.integers(0, arr.size - 1),
+                                 st.sampled_from([np.nan, np.inf, -np.inf]))
+                       .map(lambda iv: _with_entry(arr, *iv)))
+    if dims[0] == "T+1":            # states for t = 0 only: no time step
+        options.append(st.just(arr[:1]))
+    shared = [axis for axis, d in enumerate(dims) if base(d) not in free and not d.isdigit()]
+    fixed = [axis for axis, d in enumerate(dims) if d.isdigit()]
+    if shared or fixed:
+        options.append(st.tuples(st.sampled_from(shared + fixed), st.sampled_from([-1, 1, 2]))
+                       .map(lambda ad: _resized(arr, *ad)))
+    return st.one_of(options)
+
+
+def _with_entry(arr, index, v):
+    out = arr.astype(np.float64).copy()
+    out.reshape(-1)[index] = v
+    return out
+
+
+def _resized(arr, axis, delta):
+    n = arr.shape[axis]
+    m = n + delta if n + delta >= 1 else n + 1
+    return np.take(arr, np.arange(m) % n, axis=axis)
+
+
+class Layout(Kind):
+    """A dict of arrays (params, a cache) with a layout: key -> dims, a Name, a nested layout, or
+    None for an entry that is None and stays so. ``optional``: keys that may be missing. A
+    ``cache`` may hold more keys than a function reads, and NaN or inf (see cache_arg)."""
+
+    def __init__(self, value, layout, optional=(), cache=False):
+        super().__init__(value)
+        self.layout, self.optional_keys, self.cache = layout, optional, cache
+
+    def dims(self):
+        return _layout_dims(self.layout)
+
+    def bad(self, free):
+        return bad_layouts(self.value, self.layout, free, self.optional_keys, self.cache)
+
+
+def _layout_dims(layout):
+    out = []
+    for spec in layout.values():
+        if isinstance(spec, str):
+            out.append(spec.split())
+        elif isinstance(spec, dict):
+            out.extend(_layout_dims(spec))
+    return out
+
+
+def bad_layouts(value, layout, free, optional=(), cache=False):
+    required = [k for k in layout if k in value and k not in optional]
+    options = [st.sampled_from([None, "params", [1.0, 2.0], tuple(value.values()), {}]),
+               st.sampled_from(required).map(lambda k: {q: v for q, v in value.items() if q != k})]
+    if not cache:
+        options.append(st.just({**value, "w_unknown": np.zeros(1)}))
+    for key, spec in layout.items():
+        if key not in value:
+            continue
+        if isinstance(spec, str):
+            entries = bad_arrays(value[key], spec.split(), free, optional=key in optional,
+                                 finite=not cache)
+        elif isinstance(spec, Name):
+            entries = spec.bad(free)
+        elif isinstance(spec, dict):
+            entries = bad_layouts(value[key], spec, free, cache=cache)
+        else:
+            continue
+        options.append(entries.map(functools.partial(_replace, value, key)))
+    return st.one_of(options)
+
+
+def _replace(d, key, v):
+    return {**d, key: v}
+
+
+class Name(Kind):
+    def __init__(self, value, options, optional=False):
+        super().__init__(value)
+        self.options, self.optional = tuple(options), optional
+
+    def bad(self, free):
+        return self.maybe_none(st.one_of(
+            st.text(max_size=6).filter(lambda s: s not in self.options),
+            st.lists(st.sampled_from(self.options), min_size=1, max_size=2),
+            st.integers(), st.just(b"tanh")))
+
+
+class Int(Kind):
+    """An integer >= minimum (a size: minimum 1; a count or an index: minimum 0); ``also``: other
+    integers that are wrong for this call."""
+
+    def __init__(self, value, minimum=1, optional=False, also=()):
+        super().__init__(value)
+        self.minimum, self.optional, self.also = minimum, optional, tuple(also)
+
+    def bad(self, free):
+        too_small = st.integers(max_value=self.minimum - 1)
+        return self.maybe_none(st.one_of(too_small, NOT_INTEGERS, *map(st.just, self.also)))
+
+
+class Seed(Int):
+    def __init__(self, value=0, optional=False):
+        super().__init__(value, minimum=0, optional=optional)
+
+    def bad(self, free):
+        return st.one_of(super().bad(free), st.just(2.5))
+
+
+class Real(Kind):
+    """A finite number in [low, high] ((low, high] with low_open)."""
+
+    def __init__(self, value, low=-math.inf, high=math.inf, low_open=False, optional=False):
+        super().__init__(value)
+        self.low, self.high, self.low_open, self.optional = low, high, low_open, optional
+
+    def bad(self, free):
+        outside = [np.nan, np.inf, -np.inf]
+        if self.low > -math.inf:
+            outside += [self.low - 1.0] + ([self.low] if self.low_open else [])
+        if self.high < math.inf:
+            outside += [self.high + 0.5]
+        return self.maybe_none(st.one_of(
+            st.sampled_from(outside), st.booleans(), st.text(max_size=3),
+            st.lists(st.floats(0.1, 1.0), min_size=1, max_size=2)))
+
+
+def Positive(value, optional=False):
+    return Real(value, low=0.0, low_open=True, optional=optional)
+
+
+class Flag(Kind):
+    def __init__(self, value, optional=False):
+        super().__init__(value)
+        self.optional = optional
+
+    def bad(self, free):
+        return self.maybe_none(st.one_of(st.integers(), st.text(max_size=3), st.floats()))
+
+
+class Thing(Kind):
+    """A function or a torch module: other objects are wrong."""
+
+    def bad(self, free):
+        return st.one_of(st.none(), st.integers(), st.text(max_size=3), st.just(np.zeros(3)))
+
+
+class Dtype(Kind):
+    """A numpy floating dtype, float32 or float64 (``torch``: a torch one)."""
+
+    def __init__(self, value, torch_dtype=False):
+        super().__init__(value)
+        self.torch_dtype = torch_dtype
+
+    def bad(self, free):
+        wrong = ([torch.int64, torch.float16, "float32", np.float32] if self.torch_dtype
+                 else [np.int32, np.float16, "float16", "nope", complex, [np.float32]])
+        return st.one_of(st.sampled_from(wrong), st.none(), st.integers())
+
+
+class Device(Kind):
+    def bad(self, free):
+        return st.one_of(st.sampled_from(["abacus", "gpu0", "", "cpu:x"]), st.none(),
+                         st.lists(st.just("cpu"), min_size=1, max_size=1), st.floats())
+
+
+class FreeDict(Kind):
+    """gradcheck's params: a dict of named arrays of any shapes."""
+
+    def bad(self, free):
+        entry = st.one_of(st.sampled_from([np.nan, np.inf]).map(lambda v: np.array([1.0, v])),
+                          st.sampled_from(WRONG_TYPES + [np.zeros(0), np.ones(2, complex)]))
+        key = st.sampled_from(sorted(self.value))
+        return st.one_of(
+            st.sampled_from([None, "a", [np.zeros(2)], {}, {1: np.zeros(2)}]),
+            st.tuples(key, entry).map(lambda kv: _replace(self.value, *kv)))
+
+
+class Grads(Kind):
+    """gradcheck's grads: arrays for some of the parameters, shaped like them."""
+
+    def bad(self, free):
+        key = st.sampled_from(sorted(self.value))
+        entry = st.one_of(
+            st.sampled_from([np.nan, np.inf]).map(lambda v: np.full(2, v)),
+            st.sampled_from(WRONG_TYPES + [np.ones(2, complex)]),
+            st.sampled_from([np.zeros(3), np.zeros((2, 1)), np.zeros(())]))
+        return st.one_of(
+            st.sampled_from([None, "a", [np.zeros(2)], {"z": np.zeros(2)}, {1: np.zeros(2)}]),
+            st.tuples(key, entry).map(lambda kv: _replace(self.value, *kv)))
+
+
+class Errors(Kind):
+    """report's errors: a dict name -> relative error >= 0."""
+
+    def bad(self, free):
+        value = st.one_of(st.sampled_from([np.nan, np.inf, -0.5, "x", None, [0.1], True]))
+        return st.one_of(st.sampled_from([None, "a", [0.1], {1: 0.1}]),
+                         value.map(lambda v: {**self.value, "b": v}))
+
+
+class NameList(Kind):
+    """numerical_gradients' names: a list of parameter names, or None."""
+    optional = True
+
+    def bad(self, free):
+        return st.sampled_from(["a", ["z"], [1], 5, [["a"]], [None]])
+
+
+# ---------------------------------------------------------------- the valid calls
+
+class Call:
+    def __init__(self, function, tag="", **kinds):
+        self.function, self.kinds = function, kinds
+        self.name = f"{function.__module__.split('.')[-1]}.{function.__qualname__}"
+        self.id = self.name + (f"[{tag}]" if tag else "")
+        self.kwargs = {arg: kind.value for arg, kind in kinds.items()}
+        counts = {}
+        for kind in kinds.values():
+            for dims in kind.dims():
+                for d in dims:
+                    counts[base(d)] = counts.get(base(d), 0) + 1
+        self.free = {d for d, n in counts.items() if n == 1}   # an axis no other one must match
+
+    def __call__(self, **changes):
+        return self.function(**{**self.kwargs, **changes})
+
+    @functools.cache
+    def bad(self, arg):
+        """The strategy of bad values for ``arg``."""
+        return self.kinds[arg].bad(self.free)
+
+
+G = tuple(activations.ACTIVATIONS)
+NETWORK = {"w_vv": "N N", "w_vx": "N K", "theta_v": "N", "w_ov": "M N", "theta_o": "M",
+           "v0": "B N"}
+RNN_CACHE = {"x": "T B K", "V": "T+1 B N", "b": "T B N", "w_vv": "N N", "w_vx": "N K",
+             "g": Name("tanh", G)}
+# what the diagnostics read from it
+TRAJECTORY = {"b": "T B N", "w_vv": "N N", "g": Name("tanh", G)}
+OUT_CACHE = {"V": "T+1 B N", "b": "T B M", "w_ov": "M N", "g": Name("linear", G)}
+
+
+def _network(small=False):
+    p = {k: _rng.standard_normal(shape(d)) / np.sqrt(SIZES["N"]) for k, d in NETWORK.items()}
+    if small:
+        p["w_vv"] *= 0.3
+    return p
+
+
+def _gru_layout(variant):
+    return {name: " ".join(gru.param_dims(name)) for name in gru.param_names(variant)}
+
+
+def _calls():
+    net, steady = _network(), _network(small=True)
+    x, w = _rng.standard_normal(shape("T B K")), net
+    V, cache = rnn.rnn_forward(x, w["w_vv"], w["w_vx"], w["theta_v"], v0=w["v0"])
+    _, out_cache = rnn.output_forward(V, w["w_ov"], w["theta_o"])
+    V_star, _ = rnn.steady_state(_rng.standard_normal(shape("B K")), steady["w_vv"],
+                                 steady["w_vx"], steady["theta_v"])
+    gru_params = {v: gru.init_params(N=SIZES["N"], K=SIZES["K"], variant=v, seed=1)
+                  for v in gru.VARIANTS}
+    gru_caches = {v: gru.gru_forward(x, gru_params[v], variant=v)[1] for v in gru.VARIANTS}
+    adding_x, adding_y = tasks.adding_problem(T=SIZES["T"], B=SIZES["B"], seed=0)
+    free = {"a": _rng.standard_normal((2, 3)), "b": _rng.standard_normal(2)}
+
+    def quadratic(p):
+        return float(np.sum(p["a"] ** 2) + np.sum(p["b"] ** 2))
+
+    model = train.make_model(cell="rnn", K=2, N=3, M=1, seed=0)
+    T, L = SIZES["T"], SIZES["L"]
+    calls = [
+        Call(activations.get, name=Name("tanh", G)),
+        # rnn
+        Call(rnn.rnn_forward, x=A("T B K"), w_vv=A("N N"), w_vx=A("N K"), theta_v=A("N"),
+             v0=A("B N", optional=True), g=Name("tanh", G)),
+        Call(rnn.output_forward, V=A("T+1 B N"), w_ov=A("M N"), theta_o=A("M"),
+             g=Name("linear", G)),
+        Call(rnn.autonomous, w_vv=A("N N"), v0=A("B N"), T=Int(4), theta_v=A("N", optional=True),
+             g=Name("tanh", G)),
+        Call(rnn.steady_state, x=A("B K"), w_vv=A("N N", scale=0.1), w_vx=A("N K"),
+             theta_v=A("N"), v0=A("B N", optional=True), g=Name("tanh", G),
+             tol=Positive(1e-10), max_iter=Int(1000)),
+        Call(rnn.random_weights, K=Int(6), N=Int(5), scale=Real(0.9, low=0.0), seed=Seed(1),
+             dtype=Dtype(np.float32)),
+        Call(rnn.lyapunov_exponent, w_vv=A("N N"), v0=A("B N"), T=Int(20), transient=Int(5, 0),
+             theta_v=A("N", optional=True), g=Name("tanh", G), seed=Seed(0)),
+        # bptt
+        Call(bptt.energy, O=A("T B M"), y=A("T B M")),
+        Call(bptt.output_backward, dO=A("T B M"), cache=Layout(out_cache, OUT_CACHE, cache=True)),
+        Call(bptt.rnn_backward, dV=A("T+1 B N"), cache=Layout(cache, RNN_CACHE, cache=True),
+             tau=Int(2, optional=True)),
+        Call(bptt.bptt_errors, dV=A("T+1 B N"), g_prime=A("T B N", positive=True), w_vv=A("N N")),
+        Call(bptt.truncated_errors, dV=A("T+1 B N"), g_prime=A("T B N", positive=True),
+             w_vv=A("N N"), tau=Int(2)),
+        Call(bptt.weight_gradients, Delta=A("T B N"), V=A("T+1 B N"), x=A("T B K")),
+        Call(bptt.gradients, x=A("T B K"), y=A("T B M"), params=Layout(net, NETWORK, ("v0",)),
+             g=Name("tanh", G), g_out=Name("linear", G), tau=Int(2, optional=True)),
+        Call(bptt.recurrent_backprop, x=A("B K"), y=A("B M"),
+             params=Layout(steady, NETWORK, ("v0",)), g=Name("tanh", G),
+             g_out=Name("linear", G), tol=Positive(1e-10), max_iter=Int(1000)),
+        Call(bptt.fixed_point_errors, e=A("B N"), g_prime=A("B N", positive=True),
+             w_vv=A("N N", scale=0.2)),
+        Call(bptt.fixed_point_sensitivities, x=A("B K"), w_vv=A("N N", scale=0.1),
+             w_vx=A("N K"), theta_v=A("N"), V_star=A("B N", value=V_star), g=Name("tanh", G)),
+        # rtrl
+        Call(rtrl.rtrl_step, p=A("B N P"), g_prime=A("B N", positive=True), w_vv=A("N N"),
+             db=A("B N P", optional=True)),
+        Call(rtrl.gradients, x=A("T B K"), y=A("T B M"), params=Layout(net, NETWORK, ("v0",)),
+             g=Name("tanh", G), g_out=Name("linear", G)),
+        # gru
+        Call(gru.param_names, variant=Name("after", gru.VARIANTS)),
+        Call(gru.param_dims, name=Name("w_hv", gru.param_names("after"))),
+        *(Call(gru.gru_forward, v, x=A("T B K"),
+               params=Layout(gru_params[v], _gru_layout(v)), v0=A("B N", optional=True),
+               variant=Name(v, gru.VARIANTS), g=Name("tanh", G)) for v in gru.VARIANTS),
+        *(Call(gru.gru_backward, v, dV=A("T+1 B N"), cache=Layout(gru_caches[v], {
+            "x": "T B K", "V": "T+1 B N", "z": "T B N", "r": "T B N", "h": "T B N",
+            "u": "T B N" if v == "after" else None, "params": _gru_layout(v),
+            "variant": Name(v, gru.VARIANTS), "g": Name("tanh", G)}, cache=True))
+          for v in gru.VARIANTS),
+        Call(gru.init_params, K=Int(6), N=Int(5), variant=Name("after", gru.VARIANTS),
+             seed=Seed(3), scale=Positive(0.5, optional=True), z_bias=Real(1.0),
+             dtype=Dtype(np.float32)),
+        # tasks
+        Call(tasks.adding_problem, T=Int(4, also=[1]), B=Int(3), seed=Seed(0)),
+        Call(tasks.adding_baselines, x=A("T B 2", value=adding_x), y=A("B 1", value=adding_y)),
+        Call(tasks.latch, T=Int(5), B=Int(2), seed=Seed(0),
+             p=Real(0.3, low=0.0, high=1.0, low_open=True)),
+        Call(tasks.delayed_echo, T=Int(6, also=[1, 2]), B=Int(2), delay=Int(2, also=[6, 7]),
+             seed=Seed(0)),
+        # diagnostics
+        Call(diagnostics.jacobian_product, cache=Layout(cache, TRAJECTORY, cache=True),
+             s=Int(1, 0, also=[3, T + 1]), t=Int(2, 0, also=[0, T + 1])),
+        Call(diagnostics.state_gradients, cache=Layout(cache, TRAJECTORY, cache=True),
+             dV_T=A("B N")),
+        Call(diagnostics.input_gradients,
+             cache=Layout(cache, {**TRAJECTORY, "w_vx": "N K"}, cache=True),
+             dV=A("T+1 B N")),
+        Call(diagnostics.gradient_norms, cache=Layout(cache, TRAJECTORY, cache=True),
+             dV_T=A("B N"), wrt=Name("x", ("V", "x"))),
+        Call(diagnostics.decay_rate, norms=A("L", positive=True, ndims=(1, 2)),
+             start=Int(0, 0, also=[L - 1, L]), stop=Int(L, 0, optional=True, also=[0, 1])),
+        Call(diagnostics.singular_values, w=A("N N")),
+        Call(diagnostics.spectral_radius, w=A("N N")),
+        Call(diagnostics.bound_rate, w_vv=A("N N"), g=Name("sigmoid", G)),
+        Call(diagnostics.typical_rate, cache=Layout(cache, TRAJECTORY, cache=True)),
+        # gradcheck
+        Call(gradcheck.numerical_gradients, f=Thing(quadratic), params=FreeDict(free),
+             h=Positive(1e-5), names=NameList(["a"])),
+        Call(gradcheck.relative_error, a=A("R C"), b=A("R C")),
+        Call(gradcheck.gradient_check, f=Thing(quadratic), params=FreeDict(free),
+             grads=Grads({"b": 2 * free["b"]}), h=Positive(1e-5)),
+        Call(gradcheck.report, errors=Errors({"a": 1e-9, "b": 0.2}), tol=Positive(1e-6)),
+        # train
+        Call(train.SequenceModel, recurrent=Thing(torch.nn.RNN(2, 3)), N=Int(3), M=Int(1),
+             seed=Seed(0, optional=True), every_step=Flag(False)),
+        Call(train.BookGRU, K=Int(2), N=Int(3), variant=Name("after", gru.VARIANTS), seed=Seed(1),
+             z_bias=Real(0.5), dtype=Dtype(torch.float64, torch_dtype=True)),
+        Call(train.make_model, cell=Name("gru", tuple(train.CELLS)), K=Int(2), N=Int(3), M=Int(1),
+             seed=Seed(0), every_step=Flag(False)),
+        Call(train.train, model=Thing(model),
+             task=Thing(functools.partial(tasks.adding_problem, T=3, B=2)), steps=Int(1),
+             lr=Positive(1e-3), clip=Positive(1.0, optional=True),
+             target_loss=Positive(1e-3, optional=True), seed=Seed(0), device=Device("cpu"),
+             eval_every=Int(1, optional=True), eval_batches=Int(1),
+             progress=Flag(False, optional=True)),
+    ]
+    return calls
+
+
+CALLS = _calls()
+
+
+# ---------------------------------------------------------------- the checks
+
+def named(arg, message):
+    """Does ``message`` name the argument ``arg`` (as a word, e.g. not "g" inside "g_out")?"""
+    return re.search(rf"(?<![\w.]){re.escape(arg)}(?![\w])", message) is not None
+
+
+def violation(call, arg, bad):
+    """None if ``call`` with ``arg`` replaced by ``bad`` keeps the contract, else what went wrong."""
+    try:
+        call(**{arg: bad})
+    except (ValueError, TypeError) as exc:
+        if named(arg, str(exc)):
+            return None
+        return f"{type(exc).__name__} that does not name {arg}: {exc}"
+    except Exception as exc:  # noqa: BLE001 - any other exception breaks the contract
+        return f"{type(exc).__name__}: {exc}"
+    return "accepted"
+
+
+@pytest.mark.parametrize("call", CALLS, ids=lambda c: c.id)
+def test_the_valid_calls_succeed(call):
+    call()
+
+
+@pytest.mark.parametrize("call", CALLS, ids=lambda c: c.id)
+@FUZZ
+@given(data=st.data())
+def test_one_bad_argument_is_rejected_by_name(call, data):
+    arg = data.draw(st.sampled_from(sorted(call.kinds)), label="argument")
+    bad = data.draw(call.bad(arg), label="bad value")
+    problem = violation(call, arg, bad)
+    assert problem is None, f"{call.id}({arg}={_show(bad)}): {problem}"
+
+
+def _show(value):
+    text = repr(value)
+    return text if len(text) < 200 else text[:200] + "..."
+
+
+@pytest.mark.parametrize("module", MODULES, ids=lambda m: m.__name__)
+def test_every_public_name_is_listed_and_fuzzed(module):
+    short = module.__name__.split(".")[-1]
+    defined = {name for name, obj in vars(module).items()
+               if not name.startswith("_") and (inspect.isfunction(obj) or inspect.isclass(obj))
+               and obj.__module__ == module.__name__}
+    assert defined <= set(module.__all__), f"public but not in __all__: {defined - set(module.__all__)}"
+    called = {c.name for c in CALLS}
+    for name in module.__all__:
+        full = f"{short}.{name}"
+        assert hasattr(module, name), f"{full} is in __all__ but not defined"
+        if full in NOT_CALLED:
+            obj = getattr(module, name)
+            assert not inspect.isfunction(obj), f"{full} is a function: give it a call in CALLS"
+        else:
+            assert full in called, f"{full} is public: add a valid call of it to CALLS"
+
+
+@pytest.mark.parametrize("module", [checks, claims, horizon], ids=lambda m: m.__name__)
+def test_the_other_modules_list_their_public_names_too(module):
+    # not fuzzed here: their tests check their arguments (self-checks, claims, the experiment)
+    defined = {name for name, obj in vars(module).items()
+               if not name.startswith("_") and (inspect.isfunction(obj) or inspect.isclass(obj))
+               and obj.__module__ == module.__name__}
+    assert defined <= set(module.__all__) and all(hasattr(module, n) for n in module.__all__)
+
+
+def test_the_names_are_matched_as_words():
+    assert named("g", "g: expected one of") and not named("g", "g_out: expected one of")
+    assert named("cache", 'cache["b"]: contains NaN') and not named("b", "dV_b: x")
+    assert named("params", 'params["w_vv"]: contains NaN or inf')
+    assert not named("T", "cache.T: x")
