@@ -536,8 +536,8 @@ def gate_explorer(x, z, V, w_ov, start=0, units=None):
     V = array_arg("V", V, ("T+1", "B", "N"), sizes)
     w_ov = array_arg("w_ov", w_ov, ("N",), sizes)
     T, B, N = sizes["T"], sizes["B"], sizes["N"]
-    if sizes["K"] != 2 or sizes["T+1"] != T + 1:
-        raise ValueError(f"x, V: expected shapes (T, B, 2) and (T+1, B, N), got {x.shape} and {V.shape}")
+    if sizes["K"] != 2:
+        raise ValueError(f"x: expected shape (T, B, 2), the adding problem's inputs, got {x.shape}")
     if isinstance(start, bool) or not isinstance(start, (int, np.integer)) or not 0 <= start < B:
         raise ValueError(f"start: expected a sequence number from 0 to {B - 1}, got {start!r}")
     units = tuple(sorted({min(8, N), N})) if units is None else tuple(units)

@@ -293,8 +293,9 @@ def test_gate_explorer_with_one_unit_count_has_only_the_sequence_slider():
 @pytest.mark.parametrize("change, message", [
     (dict(start=3), "start: expected a sequence number from 0 to 2"),
     (dict(units=(2, 5)), "units: expected numbers of units from 1 to 4"),
-    (dict(x=np.zeros((12, 3, 3))), "x, V: expected shapes"),
+    (dict(x=np.zeros((12, 3, 3))), r"x: expected shape \(T, B, 2\)"),
     (dict(z=np.zeros((12, 2, 4))), "z: expected shape"),
+    (dict(V=np.zeros((12, 3, 4))), "V: expected shape"),
 ])
 def test_gate_explorer_refuses_bad_input(change, message):
     x, z, V, w_ov = gate_data()
