@@ -22,6 +22,11 @@ from matplotlib.patches import Patch
 from . import activations, diagnostics, plots, rnn
 from ._validate import array_arg, choice, positive_int
 
+__all__ = ["WIDTH", "DPI", "KINDS", "MAX_FRAMES", "COLORS_PER_FRAME", "Control", "control", "render_frames",
+           "frame_explorer", "STRUCTURES", "DYNAMICS_SCALES", "DYNAMICS_ACTIVATIONS", "recurrent_weights",
+           "simulate_dynamics", "plot_dynamics", "dynamics_explorer", "GRADIENT_ACTIVATIONS", "GRADIENT_SCALES",
+           "GRADIENT_LAYOUT", "simulate_gradients", "plot_gradients", "gradient_explorer", "gate_explorer"]
+
 # the explorers' figures are 7 in wide at 100 dpi, 700 px: the book's text column (677 px)
 # shows them at nearly full size, and the Image widgets never stretch them beyond it
 WIDTH = 7.0
