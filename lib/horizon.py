@@ -228,10 +228,10 @@ def same_result(record, stored, steps=None, factor=None):
 
 
 def find_run(results, name, T, seed):
-    """The record of cell (name, T, seed) in ``results``; KeyError if the grid has no such cell."""
+    """The record of cell (name, T, seed) in ``results``; ValueError naming ``name`` if the grid
+    has no such network, KeyError if it has no such cell."""
     results = _results_arg("results", results)
-    if not isinstance(name, str):
-        raise ArgumentTypeError(f"name: expected a network's name (str), got {name!r}")
+    choice("name", name, results["grid"])
     T, seed = positive_int("T", T), seed_arg("seed", seed)
     for run in results["runs"]:
         if (run["model"], run["T"], run["seed"]) == (name, T, seed):
