@@ -35,9 +35,9 @@ def _as_tensor(name, a, requires_grad):
 
 
 def _tensors(sizes, **named):
-    """Check the tensors ``named`` (name -> (value, dims)); a value None is let through."""
+    """Check the tensors ``named`` (name -> (value, dims)); v0 may be None (zeros)."""
     for name, (value, dims) in named.items():
-        if value is not None:
+        if value is not None or name != "v0":
             tensor_arg(name, value, dims, sizes)
 
 

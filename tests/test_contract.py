@@ -687,7 +687,7 @@ def _calls():
         Call(horizon.summary, results=Results(results), name=Name("gru", ("gru",))),
         Call(horizon.wilson_interval,
              k=Sampled(2, [None, "x", np.nan, np.inf, -1, 4, [np.nan], np.zeros(0), True]),
-             n=Sampled(3, [None, "x", np.nan, 0, 1, np.zeros(0), [3, 3], False]),
+             n=Sampled(3, [None, "x", np.nan, 0, 1, np.zeros(0), [[3], [3, 3]], False]),
              z=Positive(1.96)),
         Call(horizon.save_results,
              results=Sampled(results, [None, "x", [1], {"a": object()}, {"a": {1, 2}}]),
