@@ -139,7 +139,7 @@ def sequence_energy(x, y, params, g="tanh", g_out="linear"):
 
 
 def _sequence_args(x, y, params, g, g_out, lead):
-    """Check the arguments of the energies: x (*lead, K), y (*lead, M), params; the names g, g_out."""
+    """Check the energies' arguments: x (*lead, K), y (*lead, M), params, the names g and g_out."""
     sizes = {}
     tensor_arg("x", x, (*lead, "K"), sizes)
     tensor_arg("y", y, (*lead, "M"), sizes)

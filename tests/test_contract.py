@@ -1,5 +1,6 @@
-"""The error contract, fuzzed: every public function of the numpy and training modules, given one bad
-argument at a time, raises ValueError or TypeError, and the message names that argument.
+"""The error contract, fuzzed: every public function of the library (but widgets and plots, and the
+three of horizon that train: TRAINS), given one bad argument at a time, raises ValueError or
+TypeError, and the message names that argument.
 
 ``CALLS`` holds one valid call of each public function (two for ``gru_backward``, one per variant),
 with every argument given by keyword and described by its *kind*: an array with named axes, a dict
@@ -23,8 +24,8 @@ import torch
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from rnnbook import (activations, bptt, bridge, checks, claims, diagnostics, gradcheck, gru, horizon,
-                     reference, rnn, rtrl, tasks, torchnn, train)
+from rnnbook import (activations, bptt, bridge, checks, claims, diagnostics, gradcheck, gru,
+                     horizon, reference, rnn, rtrl, tasks, torchnn, train)
 
 MODULES = (activations, rnn, bptt, rtrl, gru, tasks, diagnostics, gradcheck, train, reference,
            torchnn, bridge, horizon, checks, claims)
@@ -542,7 +543,8 @@ def _calls():
     results = {"grid": {"gru": [10]}, "runs": [record]}
     results_file = pathlib.Path(tempfile.mkdtemp(prefix="rnnbook-contract-")) / "results.json"
     horizon.save_results(results, results_file)
-    module_gru, module_rnn = torch.nn.GRU(SIZES["K"], SIZES["N"]), torch.nn.RNN(SIZES["K"], SIZES["N"])
+    module_gru = torch.nn.GRU(SIZES["K"], SIZES["N"])
+    module_rnn = torch.nn.RNN(SIZES["K"], SIZES["N"])
     numpy_gru = bridge.NumpyGRU(K=SIZES["K"], N=SIZES["N"], variant="after", seed=0,
                                 dtype=torch.float64)
     student = _student_solutions()
