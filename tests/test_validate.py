@@ -4,9 +4,9 @@ import numpy as np
 import pytest
 import torch
 
-from rnnbook._validate import (ArgumentTypeError, tensor_arg, array_arg, cache_arg, callable_arg, checked,
+from rnnbook._validate import (ArgumentTypeError, array_arg, cache_arg, callable_arg, checked,
                                choice, dict_arg, flag_arg, integer_arg, name_dict, number_arg,
-                               positive_int, positive_number, seed_arg, sizes_of)
+                               positive_int, positive_number, seed_arg, sizes_of, tensor_arg)
 
 
 def test_sizes_are_shared_between_arguments_and_the_first_is_named():
