@@ -44,25 +44,7 @@ def array_arg(name, value, dims, sizes, nan=False, inf=False):
                                 f"got dtype {arr.dtype}")
     if arr.dtype.kind != "f":
         arr = arr.astype(np.float64)
-    if dims is None:
-        if arr.size == 0:
-            raise ValueError(f"{name}: expected at least one entry, got shape {arr.shape}")
-        dims = ()               # nothing more to check about the shape
-    elif arr.ndim != len(dims):
-        raise ValueError(f"{name}: expected {len(dims)} axes {_spell(dims)}, got shape {arr.shape}")
-    for axis, ((base, extra), n) in enumerate(zip(_axes(tuple(dims)), arr.shape)):
-        if n - extra < 1:
-            what = ("at least one time step (T >= 1)" if base == "T"
-                    else f"{dims[axis]} >= {1 + extra}")
-            raise ValueError(f"{name}: expected {what} on axis {axis} {_spell(dims)}, "
-                             f"got shape {arr.shape}")
-        if sizes.setdefault(base, n - extra) != n - extra:
-            want = tuple(_length(sizes, d) for d in dims)
-            by = sizes.get(("by", base))
-            raise ValueError(
-                f"{name}: expected shape {_spell(dims)} = {want} to agree with "
-                f"{by if by else 'the other arguments'}, got {arr.shape}")
-        sizes.setdefault(("by", base), name)
+    _shape_arg(name, arr.shape, dims, sizes)
     if nan and inf:
         return arr
     if arr.size < 4096:
@@ -75,6 +57,57 @@ def array_arg(name, value, dims, sizes, nan=False, inf=False):
         if np.any(found):
             raise ValueError(f"{name}: contains {'NaN' if inf else 'inf' if nan else 'NaN or inf'}")
     return arr
+
+
+def _shape_arg(name, shape, dims, sizes):
+    """Check ``shape`` against the named axes ``dims`` and the lengths in ``sizes`` (array_arg)."""
+    shape = tuple(shape)
+    if dims is None:
+        if math.prod(shape) == 0:
+            raise ValueError(f"{name}: expected at least one entry, got shape {shape}")
+        return
+    if len(shape) != len(dims):
+        raise ValueError(f"{name}: expected {len(dims)} axes {_spell(dims)}, got shape {shape}")
+    for axis, ((base, extra), n) in enumerate(zip(_axes(tuple(dims)), shape)):
+        if n - extra < 1:
+            what = ("at least one time step (T >= 1)" if base == "T"
+                    else f"{dims[axis]} >= {1 + extra}")
+            raise ValueError(f"{name}: expected {what} on axis {axis} {_spell(dims)}, "
+                             f"got shape {shape}")
+        if sizes.setdefault(base, n - extra) != n - extra:
+            want = tuple(_length(sizes, d) for d in dims)
+            by = sizes.get(("by", base))
+            raise ValueError(
+                f"{name}: expected shape {_spell(dims)} = {want} to agree with "
+                f"{by if by else 'the other arguments'}, got {shape}")
+        sizes.setdefault(("by", base), name)
+
+
+def tensor_arg(name, value, dims, sizes):
+    """Return ``value`` if it is a torch tensor of float32 or float64 whose shape matches ``dims``
+    (as for ``array_arg``) and whose entries are finite.
+
+    The first tensor fixes the dtype in ``sizes`` (key "dtype"): torch does not mix float32 and
+    float64 in a product, so later tensors must agree. Raises ArgumentTypeError for what is not a
+    torch tensor of real floats, ValueError for a wrong shape, dtype or NaN or inf entries. The
+    tensor stays where it is (device, autograd graph); the check costs a few torch operations.
+    """
+    import torch        # only the torch modules call this
+    if not isinstance(value, torch.Tensor):
+        shaped = "" if dims is None else f" of shape {_spell(dims)}"
+        raise ArgumentTypeError(f"{name}: expected a torch tensor{shaped}, "
+                                f"got {type(value).__name__}")
+    if value.dtype not in (torch.float32, torch.float64):
+        raise ArgumentTypeError(f"{name}: expected a tensor of float32 or float64, "
+                                f"got dtype {value.dtype}")
+    if sizes.setdefault("dtype", value.dtype) != value.dtype:
+        raise ValueError(f"{name}: expected dtype {sizes['dtype']} to agree with "
+                         f"{sizes.get(('by', 'dtype'), 'the other arguments')}, got {value.dtype}")
+    sizes.setdefault(("by", "dtype"), name)
+    _shape_arg(name, value.shape, dims, sizes)
+    if not bool(torch.isfinite(value).all()):
+        raise ValueError(f"{name}: contains NaN or inf")
+    return value
 
 
 def sizes_of(name, dims, shape):

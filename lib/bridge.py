@@ -14,6 +14,8 @@ import torch
 from . import gru
 from .train import BookGRU
 
+__all__ = ["GRUFunction", "NumpyGRU"]
+
 
 class GRUFunction(torch.autograd.Function):
     """Eqs. (9.30a-d) with V(0) = 0 as a torch operation: forward gru_forward,
@@ -53,6 +55,9 @@ class NumpyGRU(BookGRU):
                 f"x: expected a CPU tensor of shape (T, B, K), got "
                 f"{type(x).__name__} {tuple(getattr(x, 'shape', ()))} "
                 f"on {getattr(x, 'device', 'no device')}")
+        if x.dtype not in (torch.float32, torch.float64):
+            raise ValueError(f"x: expected a tensor of float32 or float64, "
+                             f"got dtype {x.dtype}")
         if x.shape[2] != K:
             raise ValueError(f"x: expected K = {K} inputs per step, the "
                              f"module's input size, got {tuple(x.shape)}")

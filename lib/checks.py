@@ -3,6 +3,7 @@ differed. They compare a student's work with the library, never with a stored an
 import numpy as np
 
 from . import rnn
+from ._validate import ArgumentTypeError, positive_int
 
 __all__ = ["SelfCheckFailed", "check_rnn_step", "check_latch", "check_gru_step", "check_bptt_step",
            "check_backprop_states", "check_clip_by_norm", "check_wilson_interval"]
@@ -12,24 +13,38 @@ class SelfCheckFailed(AssertionError):
     """A self-check did not pass; the message says what differed and where."""
 
 
-def _fail(message):
+class _BadArgument(SelfCheckFailed, ArgumentTypeError):
+    """An argument that is no answer at all (not a function, not an array of the exercise's
+    shape): a failed self-check for the student, and a bad argument (ValueError, TypeError) by
+    the library's contract."""
+
+
+def _fail(message, error=SelfCheckFailed):
     # "from None": the student sees this message, not the library's exception chain behind it
-    raise SelfCheckFailed(message) from None
+    raise error(message) from None
 
 
-def _as_numbers(name, value):
-    """``value`` as a real float array, or a failure that says what it was instead."""
+def _function_arg(name, fn):
+    """``fn`` if it can be called: the student's function, the argument ``name``."""
+    if not callable(fn):
+        _fail(f"{name}: expected a function, got {type(fn).__name__}", _BadArgument)
+    return fn
+
+
+def _as_numbers(name, value, error=SelfCheckFailed):
+    """``value`` as a real float array, or a failure (``error``) that says what it was instead."""
     if value is None:
-        _fail(f"{name} is None: not set yet, or a function without a return?")
+        _fail(f"{name} is None: not set yet, or a function without a return?", error)
     try:
         arr = np.asarray(value.detach() if hasattr(value, "detach") else value)
-        if np.iscomplexobj(arr):
-            _fail(f"{name}: expected real numbers, got complex numbers")
+        if np.iscomplexobj(arr) or arr.dtype == bool:
+            what = "complex numbers" if np.iscomplexobj(arr) else "True/False values"
+            _fail(f"{name}: expected real numbers, got {what}", error)
         return arr.astype(float)
     except SelfCheckFailed:
         raise
     except Exception:           # ragged lists, strings, objects numpy cannot convert
-        _fail(f"{name}: expected an array of numbers, got {type(value).__name__}")
+        _fail(f"{name}: expected an array of numbers, got {type(value).__name__}", error)
 
 
 def _shaped_like(got, expected):
@@ -68,6 +83,7 @@ def _compare(name, got, expected, atol=1e-10):
 def check_rnn_step(rnn_step):
     """Exercise: ``rnn_step(V_prev, x_t, w_vv, w_vx, theta_v)`` computes one step of eq. (1.1) with
     g = tanh. Shapes: V_prev (B, N), x_t (B, K), w_vv (N, N), w_vx (N, K), theta_v (N,) -> (B, N)."""
+    _function_arg("rnn_step", rnn_step)
     rng = np.random.default_rng(2026)
     B, N, K = 3, 4, 2
     x = rng.standard_normal((1, B, K))
@@ -86,13 +102,15 @@ def check_latch(w_vv, w_vx, theta_v, hold=1000):
     there for ``hold`` steps of zero input. The exercise asks for a smaller self-weight than the
     chapter's 2, so w_vv >= 2 fails too. Shapes: w_vv (1, 1), w_vx (1, 2), theta_v (1,).
     """
-    w_vv, w_vx, theta_v = (_as_numbers(name, a) for name, a in
+    hold = positive_int("hold", hold)
+    w_vv, w_vx, theta_v = (_as_numbers(name, a, _BadArgument) for name, a in
                            (("w_vv", w_vv), ("w_vx", w_vx), ("theta_v", theta_v)))
     for name, a, shape in (("w_vv", w_vv, (1, 1)), ("w_vx", w_vx, (1, 2)), ("theta_v", theta_v, (1,))):
         if a.shape != shape:
-            _fail(f"{name}: expected shape {shape} for one unit with inputs (set, reset), got {a.shape}")
+            _fail(f"{name}: expected shape {shape} for one unit with inputs (set, reset), got {a.shape}",
+                  _BadArgument)
         if not np.all(np.isfinite(a)):
-            _fail(f"{name}: contains NaN or inf")
+            _fail(f"{name}: contains NaN or inf", _BadArgument)
     pulses = {5: "set", 5 + hold: "reset", 5 + 2 * hold: "set"}
     T = 5 + 3 * hold
     x = np.zeros((T, 1, 2))
@@ -124,6 +142,7 @@ def check_gru_step(gru_step):
     A result that matches one of the two classic mistakes (the flipped update rule, the reset gate
     after the product) fails with a message that names the mistake.
     """
+    _function_arg("gru_step", gru_step)
     from . import gru
     B, N, K = 3, 4, 2
     params = gru.init_params(K, N, "before", seed=7, scale=1.0)
@@ -167,6 +186,7 @@ def check_bptt_step(bptt_step):
     Checks one step against ``rnnbook.bptt``, then runs the student's step backwards through a whole
     sequence and compares the gradients it gives with finite differences.
     """
+    _function_arg("bptt_step", bptt_step)
     from . import bptt, gradcheck
     rng = np.random.default_rng(2027)
     T, B, N, K, M = 5, 2, 3, 2, 2
@@ -213,6 +233,7 @@ def check_backprop_states(backprop_states):
     """Exercise (Chapter 3): ``backprop_states(w_vv, g_prime, dV_T)`` carries the gradient of a loss
     on V(T) back to every state by eq. (3.4), dL/dV(s-1) = w^T [g'(b(s)) * dL/dV(s)]. Shapes:
     w_vv (N, N), g_prime (T, B, N) with g_prime[t-1] = g'(b(t)), dV_T (B, N) -> (T+1, B, N)."""
+    _function_arg("backprop_states", backprop_states)
     from . import diagnostics
     rng = np.random.default_rng(2028)
     for T, B, N in ((6, 3, 4), (1, 1, 1)):
@@ -250,6 +271,7 @@ def _hint_backprop_states(got, expected, w_vv, g_prime, dV_T):
 def check_clip_by_norm(clip_by_norm):
     """Exercise (Chapter 3): ``clip_by_norm(grads, max_norm)`` rescales a list of gradient arrays so
     that their joint norm is at most ``max_norm``, eq. (3.8), and returns the new list."""
+    _function_arg("clip_by_norm", clip_by_norm)
     rng = np.random.default_rng(2029)
     grads = [rng.standard_normal((3, 4)), rng.standard_normal(4), rng.standard_normal((2, 2))]
     total = np.sqrt(sum(np.sum(g ** 2) for g in grads))
@@ -275,6 +297,7 @@ def check_clip_by_norm(clip_by_norm):
 def check_wilson_interval(wilson_interval):
     """Exercise (Chapter 5): ``wilson_interval(k, n, z=1.96)`` returns Wilson's score interval
     (low, high) for a success probability after k successes in n trials."""
+    _function_arg("wilson_interval", wilson_interval)
     from . import horizon    # numpy-only at import; the module trains networks only when asked
     for k, n, z in ((3, 3, 1.96), (0, 3, 1.96), (2, 3, 1.96), (1, 1, 1.96), (7, 20, 1.96),
                     (7, 20, 1.0), (0, 1, 2.5)):

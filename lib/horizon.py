@@ -27,7 +27,8 @@ import urllib.request
 import numpy as np
 
 from . import tasks
-from ._validate import choice, positive_int, seed_arg
+from ._validate import (ArgumentTypeError, array_arg, callable_arg, choice, dict_arg, entry,
+                        integer_arg, number_arg, positive_int, positive_number, seed_arg)
 
 __all__ = ["SETUP", "MODELS", "GRID", "SEEDS", "SHUT", "STEPS_MEASURED", "GAP_MEASURED",
            "STEP_TOLERANCE", "CURVE_SHIFT", "CURVE_FACTOR", "RESULTS", "RESULTS_URL", "make_model",
@@ -120,6 +121,7 @@ def run_cell(name, T, *, seed, steps=None):
     entry that varies).
     """
     from . import train
+    choice("name", name, MODELS)
     T, seed = positive_int("T", T), seed_arg("seed", seed)
     steps = SETUP["steps"] if steps is None else positive_int("steps", steps)
     model = make_model(name, seed=seed)
@@ -142,7 +144,8 @@ def run_cell(name, T, *, seed, steps=None):
 def cells(grid=None, seeds=None):
     """The cells (name, T, seed) of ``grid`` (default GRID) for every seed of ``seeds`` (default
     SEEDS), in a fixed order."""
-    grid, seeds = GRID if grid is None else grid, SEEDS if seeds is None else seeds
+    grid = GRID if grid is None else _grid_arg("grid", grid)
+    seeds = SEEDS if seeds is None else _seeds_arg("seeds", seeds)
     return [(name, T, seed) for name, lengths in grid.items() for T in lengths for seed in seeds]
 
 
@@ -152,10 +155,13 @@ def run_grid(grid=None, seeds=None, jobs=1, report=None):
     each cell finishes. Returns the results: SETUP, the grid, the seeds, the environment, the
     wall time and the records ("runs") in the order of ``cells``.
     """
+    todo = cells(grid, seeds)       # checks grid and seeds before any training
     grid, seeds = GRID if grid is None else grid, SEEDS if seeds is None else seeds
-    todo = cells(grid, seeds)
+    jobs = positive_int("jobs", jobs)
+    if report is not None:
+        callable_arg("report", report)
     start = time.perf_counter()
-    if positive_int("jobs", jobs) == 1:
+    if jobs == 1:
         _one_thread()
         runs = [_reported(run_cell(name, T, seed=seed), report) for name, T, seed in todo]
     else:
@@ -182,7 +188,8 @@ def curve_gap(record, stored, shift=None):
     range of ``stored``'s held-out errors within ``shift`` steps of t (default CURVE_SHIFT), and
     a value v outside [low, high] leaves it by low / v or v / high. Returns a float >= 1 (1: inside
     the band everywhere). The shift allows for a curve that falls a little earlier or later."""
-    shift = CURVE_SHIFT if shift is None else shift
+    record, stored = _record_arg("record", record), _record_arg("stored", stored)
+    shift = CURVE_SHIFT if shift is None else number_arg("shift", shift, low=0.0)
     steps, losses = np.array(stored["eval_step"]), np.array(stored["eval_loss"])
     gap = 1.0
     for t, v in zip(record["eval_step"], record["eval_loss"]):
@@ -200,6 +207,7 @@ def compare_runs(record, stored):
     (record's stopping step minus stored's) and curve_gap (``curve_gap``). Wall times are
     ignored."""
     keys = ("model", "T", "seed", "budget")
+    record, stored = _record_arg("record", record, True), _record_arg("stored", stored, True)
     return {"same_cell": all(record[k] == stored[k] for k in keys),
             "same_outcome": record["solved"] == stored["solved"],
             "step_difference": record["steps"] - stored["steps"],
@@ -212,15 +220,19 @@ def same_result(record, stored, steps=None, factor=None):
     and a learning curve within a factor ``factor`` (default CURVE_FACTOR) of the stored curve's
     band (``curve_gap``). Two runs of a seed agree bit for bit only on the same float code path;
     these tolerances cover the differences measured between paths, with margin."""
-    steps = STEP_TOLERANCE if steps is None else steps
-    factor = CURVE_FACTOR if factor is None else factor
+    steps = STEP_TOLERANCE if steps is None else number_arg("steps", steps, low=0.0)
+    factor = CURVE_FACTOR if factor is None else number_arg("factor", factor, low=1.0)
     c = compare_runs(record, stored)
     return bool(c["same_cell"] and c["same_outcome"] and abs(c["step_difference"]) <= steps
                 and c["curve_gap"] <= factor)
 
 
 def find_run(results, name, T, seed):
-    """The record of cell (name, T, seed) in ``results``; KeyError if the grid has no such cell."""
+    """The record of cell (name, T, seed) in ``results``; ValueError naming ``name`` if the grid
+    has no such network, KeyError if it has no such cell."""
+    results = _results_arg("results", results)
+    choice("name", name, results["grid"])
+    T, seed = positive_int("T", T), seed_arg("seed", seed)
     for run in results["runs"]:
         if (run["model"], run["T"], run["seed"]) == (name, T, seed):
             return run
@@ -230,6 +242,7 @@ def find_run(results, name, T, seed):
 def summary(results, name):
     """For network ``name``: the lengths T, how many seeds solved each, how many ran, and the
     median number of steps of the solved runs (NaN where none solved). Arrays of equal length."""
+    results = _results_arg("results", results)
     lengths = results["grid"][choice("name", name, results["grid"])]
     solved, total, median = [], [], []
     for T in lengths:
@@ -246,7 +259,13 @@ def wilson_interval(k, n, z=1.96):
     (c -+ h) with c = (k + z^2/2) / (n + z^2) and h = z / (n + z^2) sqrt(k (n - k) / n + z^2 / 4).
     Unlike k/n -+ z sqrt(p (1 - p) / n), it stays inside [0, 1] and is not empty at k = 0 or n.
     Returns (low, high); k and n may be arrays."""
-    k, n = np.asarray(k, dtype=float), np.asarray(n, dtype=float)
+    k, n = array_arg("k", k, None, {}), array_arg("n", n, None, {})
+    z = positive_number("z", z)
+    try:
+        np.broadcast_shapes(k.shape, n.shape)
+    except ValueError:
+        raise ValueError(f"n: expected a shape that broadcasts with k's {k.shape}, "
+                         f"got {n.shape}") from None
     if np.any(n < 1) or np.any(k < 0) or np.any(k > n):
         raise ValueError(f"k, n: expected 0 <= k <= n and n >= 1, got k = {k}, n = {n}")
     centre = (k + z**2 / 2) / (n + z**2)
@@ -256,9 +275,15 @@ def wilson_interval(k, n, z=1.96):
 
 def save_results(results, path=RESULTS):
     """Write ``results`` as JSON to ``path`` (creating its folder). Floats keep every digit."""
-    path = pathlib.Path(path)
+    if not isinstance(results, dict):
+        raise ArgumentTypeError(f"results: expected a dict, got {type(results).__name__}")
+    try:
+        text = json.dumps(results, indent=1) + "\n"
+    except (TypeError, ValueError) as exc:
+        raise ArgumentTypeError(f"results: expected what JSON can hold: {exc}") from None
+    path = _path_arg("path", path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(results, indent=1) + "\n")
+    path.write_text(text)
 
 
 def load_results(path=RESULTS, url=RESULTS_URL):
@@ -266,7 +291,9 @@ def load_results(path=RESULTS, url=RESULTS_URL):
     without the book's folders), ``data/horizon_results.json`` in the working folder is read if it
     is there (a chapter's folder that carries its data: the student edition, tools/scripts/colab_check.py);
     otherwise the file is fetched from ``url``, the one in the book's repository (Colab)."""
-    path = pathlib.Path(path)
+    path = _path_arg("path", path)
+    if not isinstance(url, str) or "://" not in url:
+        raise ArgumentTypeError(f"url: expected an address such as https://..., got {url!r}")
     local = pathlib.Path("data") / RESULTS.name
     if not path.exists() and path == RESULTS and local.exists():
         path = local
@@ -274,6 +301,74 @@ def load_results(path=RESULTS, url=RESULTS_URL):
         return json.loads(path.read_text())
     with urllib.request.urlopen(url) as response:
         return json.loads(response.read().decode())
+
+
+def _path_arg(name, value):
+    if not isinstance(value, (str, pathlib.PurePath)) or not str(value):
+        raise ArgumentTypeError(f"{name}: expected a path (str or pathlib.Path), got {value!r}")
+    return pathlib.Path(value)
+
+
+def _grid_arg(name, grid, known=True):
+    """``grid`` if it maps names (of MODELS where ``known``: networks to train) to non-empty
+    lists of lengths T >= 1."""
+    if not isinstance(grid, dict) or not grid:
+        raise ArgumentTypeError(f"{name}: expected a dict network -> lengths, got {grid!r}")
+    for model, lengths in grid.items():
+        if known:
+            choice(f"{name} key", model, MODELS)
+        elif not isinstance(model, str):
+            raise ArgumentTypeError(f"{name}: expected names (str) as keys, got {model!r}")
+        if not isinstance(lengths, (list, tuple)) or not lengths:
+            raise ArgumentTypeError(f"{entry(name, model)}: expected a list of lengths T, "
+                                    f"got {lengths!r}")
+        for T in lengths:
+            positive_int(entry(name, model), T)
+    return grid
+
+
+def _seeds_arg(name, seeds):
+    if not isinstance(seeds, (list, tuple)) or not seeds:
+        raise ArgumentTypeError(f"{name}: expected a list of seeds, got {seeds!r}")
+    return tuple(seed_arg(name, seed) for seed in seeds)
+
+
+def _record_arg(name, record, cell=False):
+    """``record`` if it is a cell's record: a learning curve eval_step / eval_loss (equal
+    lengths, finite) and, with ``cell``, model, T, seed, budget, solved and steps."""
+    keys = ["eval_step", "eval_loss"] + (["model", "T", "seed", "budget", "solved", "steps"]
+                                         if cell else [])
+    dict_arg(name, record, keys, what="a record of run_cell", closed=False)
+    sizes = {}
+    for key in ("eval_step", "eval_loss"):
+        if not isinstance(record[key], (list, tuple, np.ndarray)):
+            raise ArgumentTypeError(f"{entry(name, key)}: expected a list of numbers, "
+                                    f"got {type(record[key]).__name__}")
+        array_arg(entry(name, key), record[key], ("E",), sizes)
+    if cell:
+        if not isinstance(record["model"], str):
+            raise ArgumentTypeError(f"{entry(name, 'model')}: expected a name, "
+                                    f"got {record['model']!r}")
+        for key in ("T", "budget", "steps"):
+            integer_arg(entry(name, key), record[key], 0 if key == "steps" else 1)
+        seed_arg(entry(name, "seed"), record["seed"])
+        if not isinstance(record["solved"], (bool, np.bool_)):
+            raise ArgumentTypeError(f"{entry(name, 'solved')}: expected True or False, "
+                                    f"got {record['solved']!r}")
+    return record
+
+
+def _results_arg(name, results):
+    """``results`` if it holds a grid and a list of runs (each with model and T)."""
+    dict_arg(name, results, ["grid", "runs"], what="the results of run_grid", closed=False)
+    _grid_arg(entry(name, "grid"), results["grid"], known=False)
+    if not isinstance(results["runs"], list):
+        raise ArgumentTypeError(f"{entry(name, 'runs')}: expected a list of records, "
+                                f"got {type(results['runs']).__name__}")
+    for run in results["runs"]:
+        if not isinstance(run, dict) or not {"model", "T", "seed", "solved", "steps"} <= set(run):
+            raise ValueError(f"{entry(name, 'runs')}: expected records of run_cell, got {run!r}")
+    return results
 
 
 def _one_thread():
@@ -291,7 +386,11 @@ def main(argv=None):
     parser = argparse.ArgumentParser(prog="python -m rnnbook.horizon", description=__doc__.split("\n\n")[0])
     parser.add_argument("--jobs", type=int, default=1, help="processes, one thread each (default 1)")
     parser.add_argument("--out", default=str(RESULTS), help=f"results file (default {RESULTS})")
+    if argv is not None and (not isinstance(argv, (list, tuple))
+                             or not all(isinstance(a, str) for a in argv)):
+        raise ArgumentTypeError(f"argv: expected a list of str, got {argv!r}")
     args = parser.parse_args(argv)
+    positive_int("jobs", args.jobs)     # before the first cell trains
     print(f"{len(cells())} cells, budget {SETUP['steps']} steps, {args.jobs} process(es)", flush=True)
 
     def report(r):

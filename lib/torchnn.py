@@ -7,7 +7,10 @@ book's names, for ``rnnbook.gru`` and ``rnnbook.rnn``. Importing this module imp
 import numpy as np
 import torch
 
-from ._validate import choice, positive_int
+from ._validate import ArgumentTypeError, array_arg, choice, dict_arg, entry, positive_int
+
+__all__ = ["GATES", "gate_rows", "gru_params_from_torch", "gru_params_to_torch",
+           "rnn_params_from_torch"]
 
 # The order of the gates' row blocks in torch.nn.GRU's weight_ih_l0, weight_hh_l0, bias_ih_l0 and
 # bias_hh_l0: reset, update, candidate (torch calls the candidate n).
@@ -29,10 +32,7 @@ def gru_params_from_torch(module):
     -(b_ir + b_hr), theta_z = -(b_iz + b_hz), theta_h = -b_in and theta_hv = -b_hn (the bias that
     the reset gate multiplies).
     """
-    if not isinstance(module, torch.nn.GRU) or module.num_layers != 1 or module.bidirectional:
-        raise ValueError("module: expected a one-layer, unidirectional torch.nn.GRU")
-    if not module.bias or module.batch_first:
-        raise ValueError("module: expected bias=True and batch_first=False (time-major, as the book)")
+    _gru_module(module)
     get = _weights(module)
     rows = {gate: gate_rows(gate, module.hidden_size) for gate in GATES}
     params = {}
@@ -53,11 +53,14 @@ def gru_params_to_torch(params, module):
     book is exact, while torch -> book -> torch keeps only the sum of each gate's two biases
     (which is all the model depends on). Returns the module.
     """
-    N = module.hidden_size
-    expected = {"w_zx": (N, module.input_size), "w_zv": (N, N), "theta_hv": (N,)}
-    for name, shape in expected.items():
-        if name not in params or tuple(params[name].shape) != shape:
-            raise ValueError(f"params: expected the 'after' variant with {name} of shape {shape}")
+    from . import gru
+    N = _gru_module(module).hidden_size
+    names = gru.param_names("after")
+    dict_arg("params", params, names, what="the 'after' variant's parameters")
+    sizes = {"N": N, ("by", "N"): "module.hidden_size",
+             "K": module.input_size, ("by", "K"): "module.input_size"}
+    params = {name: array_arg(entry("params", name), params[name], gru.param_dims(name), sizes)
+              for name in names}
     bias_hh = np.zeros(3 * N)
     bias_hh[gate_rows("h", N)] = -params["theta_hv"]
     new = {
@@ -76,12 +79,25 @@ def rnn_params_from_torch(module):
     """Read a one-layer tanh ``torch.nn.RNN`` into eq. (1.1)'s arrays (numpy float64): returns
     ``(w_vv, w_vx, theta_v)`` with w_vv = W_hh, w_vx = W_ih and theta_v = -(b_ih + b_hh), in the
     order of ``rnnbook.rnn.rnn_forward``'s arguments."""
-    if (not isinstance(module, torch.nn.RNN) or module.num_layers != 1 or module.bidirectional
+    if not isinstance(module, torch.nn.RNN):
+        raise ArgumentTypeError(f"module: expected a torch.nn.RNN, got {type(module).__name__}")
+    if (module.num_layers != 1 or module.bidirectional
             or module.nonlinearity != "tanh" or not module.bias or module.batch_first):
         raise ValueError("module: expected a one-layer, unidirectional, time-major torch.nn.RNN "
                          "with tanh and biases")
     get = _weights(module)
     return get["weight_hh_l0"], get["weight_ih_l0"], -(get["bias_ih_l0"] + get["bias_hh_l0"])
+
+
+def _gru_module(module):
+    """``module`` if it is a one-layer, unidirectional, time-major torch.nn.GRU with biases."""
+    if not isinstance(module, torch.nn.GRU):
+        raise ArgumentTypeError(f"module: expected a torch.nn.GRU, got {type(module).__name__}")
+    if module.num_layers != 1 or module.bidirectional:
+        raise ValueError("module: expected a one-layer, unidirectional torch.nn.GRU")
+    if not module.bias or module.batch_first:
+        raise ValueError("module: expected bias=True and batch_first=False (time-major, as the book)")
+    return module
 
 
 def _weights(module):

@@ -1,5 +1,6 @@
-"""The error contract, fuzzed: every public function of the numpy and training modules, given one bad
-argument at a time, raises ValueError or TypeError, and the message names that argument.
+"""The error contract, fuzzed: every public function of the library (but widgets and plots, and the
+three of horizon that train: TRAINS), given one bad argument at a time, raises ValueError or
+TypeError, and the message names that argument.
 
 ``CALLS`` holds one valid call of each public function (two for ``gru_backward``, one per variant),
 with every argument given by keyword and described by its *kind*: an array with named axes, a dict
@@ -13,7 +14,9 @@ all different, so that a wrong length can never pass for another axis's length.
 import functools
 import inspect
 import math
+import pathlib
 import re
+import tempfile
 
 import numpy as np
 import pytest
@@ -21,18 +24,30 @@ import torch
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from rnnbook import (activations, bptt, checks, claims, diagnostics, gradcheck, gru, horizon, rnn,
-                     rtrl, tasks, train)
+from rnnbook import (activations, bptt, bridge, checks, claims, diagnostics, gradcheck, gru,
+                     horizon, reference, rnn, rtrl, tasks, torchnn, train)
 
-MODULES = (activations, rnn, bptt, rtrl, gru, tasks, diagnostics, gradcheck, train)
+MODULES = (activations, rnn, bptt, rtrl, gru, tasks, diagnostics, gradcheck, train, reference,
+           torchnn, bridge, horizon, checks, claims)
 SIZES = {"T": 3, "B": 2, "N": 5, "K": 6, "M": 7, "P": 8, "L": 9, "R": 10, "C": 11}
 # what the fuzz does not call, and why
 NOT_CALLED = {
     "activations.ACTIVATIONS": "a constant", "activations.Activation": "the record that get returns",
     "rnn.FixedPointNotFound": "an exception", "bptt.UnstableFixedPoint": "an exception",
     "bptt.PARAMS": "a constant", "gru.PARAMS": "a constant", "gru.VARIANTS": "a constant",
-    "train.CELLS": "a constant",
+    "train.CELLS": "a constant", "torchnn.GATES": "a constant",
+    "bridge.GRUFunction": "a torch.autograd.Function: NumpyGRU applies it (its forward is fuzzed)",
+    "checks.SelfCheckFailed": "an exception", "claims.ClaimFailed": "an exception",
+    "claims.GLUE_PREFIX": "a constant",
+    **{f"horizon.{name}": "a constant" for name in (
+        "SETUP", "MODELS", "GRID", "SEEDS", "SHUT", "STEPS_MEASURED", "GAP_MEASURED",
+        "STEP_TOLERANCE", "CURVE_SHIFT", "CURVE_FACTOR", "RESULTS", "RESULTS_URL")},
 }
+# public functions that train networks (minutes): tests/test_horizon.py and test_one_cell_... below
+# check that their bad arguments are refused before any training starts
+TRAINS = {"horizon.run_cell": "trains one network for up to 1000 steps",
+          "horizon.run_grid": "trains every cell of the grid",
+          "horizon.main": "runs the full grid from the command line"}
 FUZZ = settings(max_examples=30, deadline=None, derandomize=True, database=None,
                 suppress_health_check=list(HealthCheck))
 _rng = np.random.default_rng(0)
@@ -315,6 +330,123 @@ class NameList(Kind):
         return st.sampled_from(["a", ["z"], [1], 5, [["a"]], [None]])
 
 
+def tensorized(value):
+    """A numpy array (or a dict of them) as torch tensors; anything else as it is."""
+    if isinstance(value, dict):
+        return {k: tensorized(v) for k, v in value.items()}
+    if isinstance(value, np.ndarray) and value.dtype.kind in "fiubc":
+        return torch.from_numpy(value.copy())
+    return value
+
+
+def _float32(value):
+    return {k: v.float() for k, v in value.items()} if isinstance(value, dict) else value.float()
+
+
+class TA(A):
+    """A torch tensor (float64) with named axes: the bad values of an array, as tensors, and the
+    numpy array itself, a float16 or float32 copy (the other tensors are float64)."""
+
+    def __init__(self, dims, optional=False, scale=0.5, alone=False):
+        super().__init__(dims, optional=optional, scale=scale)
+        self.array, self.value = self.value, torch.from_numpy(self.value)
+        self.alone = alone      # the only tensor: float32 is no disagreement
+
+    def bad(self, free):
+        wrong = [self.array, self.value.half(), self.value.to(torch.complex128)]
+        return st.one_of(bad_arrays(self.array, self.axes.split(), free, self.optional, self.ndims)
+                         .map(tensorized),
+                         st.sampled_from(wrong + ([] if self.alone else [self.value.float()])))
+
+
+class TLayout(Layout):
+    """A dict of float64 tensors with a layout (see Layout)."""
+
+    def __init__(self, value, layout, optional=()):
+        super().__init__(tensorized(value), layout, optional)
+        self.array = value
+
+    def bad(self, free):
+        return st.one_of(bad_layouts(self.array, self.layout, free, self.optional_keys)
+                         .map(tensorized),
+                         st.sampled_from([self.array, _float32(self.value)]))
+
+
+class AnyArray(Kind):
+    """An array of any shape with at least one real, finite entry."""
+
+    def bad(self, free):
+        arr = np.asarray(self.value)
+        return st.one_of(st.sampled_from(WRONG_TYPES + [np.zeros((2, 0)), arr.astype(complex),
+                                                        arr > 0, torch.ones(2, dtype=torch.bool)]),
+                         st.sampled_from([np.nan, np.inf]).map(lambda v: _with_entry(arr, 0, v)))
+
+
+class Text(Kind):
+    """A non-empty str; ``label``: letters, digits, "-" and "_", starting with a letter."""
+
+    def __init__(self, value, label=False):
+        super().__init__(value)
+        self.label = label
+
+    def bad(self, free):
+        wrong = [None, 5, ["a"], b"abc", "", "   "] + (["1a", "a b", "a.b", "-a"] if self.label
+                                                     else [])
+        return st.sampled_from(wrong)
+
+
+class PathKind(Kind):
+    def bad(self, free):
+        return st.sampled_from([None, 5, ["a.json"], b"a.json", ""])
+
+
+class Url(Kind):
+    def bad(self, free):
+        return st.sampled_from([None, 5, ["https://a"], "", "results.json"])
+
+
+class Record(Kind):
+    """A record of horizon.run_cell (``cell``: with the cell's keys, else the learning curve)."""
+
+    def __init__(self, value, cell=False):
+        super().__init__(value)
+        self.cell = cell
+
+    def bad(self, free):
+        v = self.value
+        keys = ["eval_step", "eval_loss"] + (["model", "T", "seed", "budget", "solved", "steps"]
+                                             if self.cell else [])
+        curves = [{**v, "eval_loss": bad} for bad in
+                  ([], [np.nan] * len(v["eval_step"]), v["eval_loss"][:-1], "x", None,
+                   [[0.1]] * len(v["eval_step"]), [str(a) for a in v["eval_loss"]])]
+        cell = [{**v, "T": 0}, {**v, "seed": -1}, {**v, "solved": "yes"}, {**v, "model": 3},
+                {**v, "steps": 2.5}, {**v, "budget": None}] if self.cell else []
+        return st.sampled_from([None, "record", [], *({q: x for q, x in v.items() if q != k}
+                                                      for k in keys), *curves, *cell])
+
+
+class Sampled(Kind):
+    """A kind whose bad values are listed: ``Sampled(value, [bad, ...])``."""
+
+    def __init__(self, value, wrong, optional=False):
+        super().__init__(value)
+        self.wrong, self.optional = wrong, optional
+
+    def bad(self, free):
+        return st.sampled_from(self.wrong)
+
+
+class Results(Kind):
+    """The results of horizon.run_grid: a grid and a list of runs."""
+
+    def bad(self, free):
+        v = self.value
+        return st.sampled_from([None, "results", {}, {"runs": v["runs"]}, {"grid": v["grid"]},
+                                {**v, "runs": "x"}, {**v, "runs": [1]}, {**v, "grid": {1: [10]}},
+                                {**v, "grid": {"rnn": []}}, {**v, "grid": {"rnn": [0]}},
+                                {**v, "grid": None}])
+
+
 # ---------------------------------------------------------------- the valid calls
 
 class Call:
@@ -360,6 +492,33 @@ def _gru_layout(variant):
     return {name: " ".join(gru.param_dims(name)) for name in gru.param_names(variant)}
 
 
+def _student_solutions():
+    """Correct answers to the exercises that checks.check_* take as functions."""
+    def rnn_step(V_prev, x_t, w_vv, w_vx, theta_v):
+        return np.tanh(V_prev @ w_vv.T + x_t @ w_vx.T - theta_v)
+
+    def gru_step(V_prev, x_t, params):
+        return gru.gru_forward(x_t[None], params, V_prev, variant="before")[0][1]
+
+    def bptt_step(Delta_next, e_t, b_t, w_vv):
+        return (1 - np.tanh(b_t) ** 2) * (e_t + Delta_next @ w_vv)
+
+    def backprop_states(w_vv, g_prime, dV_T):
+        dV = np.empty((g_prime.shape[0] + 1, *dV_T.shape))
+        dV[-1] = dV_T
+        for s in range(g_prime.shape[0], 0, -1):
+            dV[s - 1] = (g_prime[s - 1] * dV[s]) @ w_vv
+        return dV
+
+    def clip_by_norm(grads, max_norm):
+        total = np.sqrt(sum(np.sum(g ** 2) for g in grads))
+        return [g * min(1.0, max_norm / total) for g in grads]
+
+    return {"rnn_step": rnn_step, "gru_step": gru_step, "bptt_step": bptt_step,
+            "backprop_states": backprop_states, "clip_by_norm": clip_by_norm,
+            "wilson_interval": horizon.wilson_interval}
+
+
 def _calls():
     net, steady = _network(), _network(small=True)
     x, w = _rng.standard_normal(shape("T B K")), net
@@ -378,6 +537,17 @@ def _calls():
 
     model = train.make_model(cell="rnn", K=2, N=3, M=1, seed=0)
     T, L = SIZES["T"], SIZES["L"]
+    RG = tuple(reference._G)
+    record = {"model": "gru", "T": 10, "seed": 0, "budget": 1000, "solved": True, "steps": 75,
+              "test_mse": 0.009, "eval_step": [0, 25, 50, 75], "eval_loss": [0.2, 0.1, 0.05, 0.009]}
+    results = {"grid": {"gru": [10]}, "runs": [record]}
+    results_file = pathlib.Path(tempfile.mkdtemp(prefix="rnnbook-contract-")) / "results.json"
+    horizon.save_results(results, results_file)
+    module_gru = torch.nn.GRU(SIZES["K"], SIZES["N"])
+    module_rnn = torch.nn.RNN(SIZES["K"], SIZES["N"])
+    numpy_gru = bridge.NumpyGRU(K=SIZES["K"], N=SIZES["N"], variant="after", seed=0,
+                                dtype=torch.float64)
+    student = _student_solutions()
     calls = [
         Call(activations.get, name=Name("tanh", G)),
         # rnn
@@ -461,6 +631,70 @@ def _calls():
         Call(gradcheck.gradient_check, f=Thing(quadratic), params=FreeDict(free),
              grads=Grads({"b": 2 * free["b"]}), h=Positive(1e-5)),
         Call(gradcheck.report, errors=Errors({"a": 1e-9, "b": 0.2}), tol=Positive(1e-6)),
+        # reference: torch tensors in float64
+        Call(reference.as_tensor, a=AnyArray(np.ones((2, 3))), requires_grad=Flag(False)),
+        Call(reference.rnn_forward, x=TA("T B K"), w_vv=TA("N N"), w_vx=TA("N K"), theta_v=TA("N"),
+             v0=TA("B N", optional=True), g=Name("tanh", RG)),
+        Call(reference.output_forward, V=TA("T+1 B N"), w_ov=TA("M N"), theta_o=TA("M"),
+             g=Name("linear", RG)),
+        Call(reference.gru_forward, x=TA("T B K"),
+             params=TLayout(gru_params["after"], _gru_layout("after")),
+             v0=TA("B N", optional=True), variant=Name("after", gru.VARIANTS), g=Name("tanh", RG)),
+        Call(reference.energy, O=TA("T B M"), y=TA("T B M")),
+        Call(reference.sequence_energy, x=TA("T B K"), y=TA("T B M"),
+             params=TLayout(net, NETWORK, ("v0",)), g=Name("tanh", RG), g_out=Name("linear", RG)),
+        Call(reference.truncated_energy, x=TA("T B K"), y=TA("T B M"),
+             params=TLayout(net, NETWORK, ("v0",)), tau=Int(2), g=Name("tanh", RG),
+             g_out=Name("linear", RG)),
+        Call(reference.steady_state_energy, x=TA("B K"), y=TA("B M"),
+             params=TLayout(steady, NETWORK, ("v0",)), n_iter=Int(5), g=Name("tanh", RG),
+             g_out=Name("linear", RG)),
+        Call(reference.autograd_gradients, f=Thing(lambda t: (t["a"] ** 2).sum() + t["b"].sum()),
+             params=FreeDict(free)),
+        # torchnn
+        Call(torchnn.gate_rows, gate=Name("z", torchnn.GATES), N=Int(5)),
+        Call(torchnn.gru_params_from_torch, module=Thing(module_gru)),
+        Call(torchnn.gru_params_to_torch, params=Layout(gru_params["after"], _gru_layout("after")),
+             module=Thing(module_gru)),
+        Call(torchnn.rnn_params_from_torch, module=Thing(module_rnn)),
+        # bridge
+        Call(bridge.NumpyGRU, K=Int(6), N=Int(5), variant=Name("after", gru.VARIANTS), seed=Seed(1),
+             z_bias=Real(0.5), dtype=Dtype(torch.float64, torch_dtype=True)),
+        Call(numpy_gru.forward, x=TA("T B K", alone=True)),
+        # claims
+        Call(claims.glue, name=Text("demo-name", label=True), text=Text("0.50")),
+        Call(claims.check, claim=Text("ch0-demo", label=True), holds=Flag(True),
+             measured=Text("x = 1"), says=Text("x is one")),
+        # checks: correct solutions of the exercises
+        *(Call(getattr(checks, f"check_{name}"), **{name: Thing(solution)})
+          for name, solution in student.items()),
+        Call(checks.check_latch, w_vv=A("1 1", value=np.array([[1.15]])),
+             w_vx=A("1 2", value=np.array([[2.0, -2.0]])), theta_v=A("1", value=np.zeros(1)),
+             hold=Int(100)),
+        # horizon (not run_cell, run_grid, main: see TRAINS)
+        Call(horizon.make_model, name=Name("gru", tuple(horizon.MODELS)), seed=Seed(0)),
+        Call(horizon.cells,
+             grid=Sampled({"rnn": [10, 20]}, ["x", {}, {"nope": [10]}, {"rnn": []}, {"rnn": [0]},
+                                              {"rnn": [2.5]}, {"rnn": "10"}, {1: [10]}]),
+             seeds=Sampled([0, 1], ["x", [], [-1], [2.5], [True], 5, [None]])),
+        Call(horizon.curve_gap, record=Record(record), stored=Record(record),
+             shift=Real(50.0, low=0.0, optional=True)),
+        Call(horizon.compare_runs, record=Record(record, cell=True),
+             stored=Record(record, cell=True)),
+        Call(horizon.same_result, record=Record(record, cell=True),
+             stored=Record(record, cell=True), steps=Real(100.0, low=0.0, optional=True),
+             factor=Real(4.0, low=1.0, optional=True)),
+        Call(horizon.find_run, results=Results(results), name=Name("gru", ("gru",)), T=Int(10),
+             seed=Seed(0)),
+        Call(horizon.summary, results=Results(results), name=Name("gru", ("gru",))),
+        Call(horizon.wilson_interval,
+             k=Sampled(2, [None, "x", np.nan, np.inf, -1, 4, [np.nan], np.zeros(0), True]),
+             n=Sampled(3, [None, "x", np.nan, 0, 1, np.zeros(0), [[3], [3, 3]], False]),
+             z=Positive(1.96)),
+        Call(horizon.save_results,
+             results=Sampled(results, [None, "x", [1], {"a": object()}, {"a": {1, 2}}]),
+             path=PathKind(results_file)),
+        Call(horizon.load_results, path=PathKind(results_file), url=Url(horizon.RESULTS_URL)),
         # train
         Call(train.SequenceModel, recurrent=Thing(torch.nn.RNN(2, 3)), N=Int(3), M=Int(1),
              seed=Seed(0, optional=True), every_step=Flag(False)),
@@ -532,6 +766,8 @@ def test_every_public_name_is_listed_and_fuzzed(module):
     for name in module.__all__:
         full = f"{short}.{name}"
         assert hasattr(module, name), f"{full} is in __all__ but not defined"
+        if full in TRAINS:
+            continue            # test_what_trains_refuses_a_bad_argument_before_training
         if full in NOT_CALLED:
             obj = getattr(module, name)
             assert not inspect.isfunction(obj), f"{full} is a function: give it a call in CALLS"
@@ -539,13 +775,31 @@ def test_every_public_name_is_listed_and_fuzzed(module):
             assert full in called, f"{full} is public: add a valid call of it to CALLS"
 
 
-@pytest.mark.parametrize("module", [checks, claims, horizon], ids=lambda m: m.__name__)
-def test_the_other_modules_list_their_public_names_too(module):
-    # not fuzzed here: their tests check their arguments (self-checks, claims, the experiment)
-    defined = {name for name, obj in vars(module).items()
-               if not name.startswith("_") and (inspect.isfunction(obj) or inspect.isclass(obj))
-               and obj.__module__ == module.__name__}
-    assert defined <= set(module.__all__) and all(hasattr(module, n) for n in module.__all__)
+@pytest.mark.parametrize("name", sorted(TRAINS))
+def test_what_trains_is_listed_and_not_fuzzed(name):
+    module, function = name.split(".")
+    assert inspect.isfunction(getattr(horizon, function)) and name not in {c.name for c in CALLS}
+
+
+@pytest.mark.parametrize("call, message", [
+    (lambda: horizon.run_cell("nope", 10, seed=0), "name"),
+    (lambda: horizon.run_cell("gru", 10, seed=-1), "seed"),
+    (lambda: horizon.run_cell("gru", 0, seed=0), "T"),
+    (lambda: horizon.run_cell("gru", 10, seed=0, steps=0), "steps"),
+    (lambda: horizon.run_grid(grid={"gru": [10]}, seeds=[2.5]), "seeds"),
+    (lambda: horizon.run_grid(grid={"nope": [10]}), "grid key"),
+    (lambda: horizon.run_grid(grid={"gru": [10]}, seeds=[0], jobs=0), "jobs"),
+    (lambda: horizon.run_grid(grid={"gru": [10]}, seeds=[0], report="print"), "report"),
+    (lambda: horizon.main(["--jobs", "0"]), "jobs"),
+    (lambda: horizon.main("--jobs 2"), "argv"),
+])
+def test_what_trains_refuses_a_bad_argument_before_training(call, message, monkeypatch):
+    def no_training(*args, **kwargs):
+        raise AssertionError("training started")
+    monkeypatch.setattr(train, "train", no_training)
+    with pytest.raises((ValueError, TypeError)) as info:
+        call()
+    assert named(message.split()[0], str(info.value)), str(info.value)
 
 
 def test_the_names_are_matched_as_words():

@@ -2,10 +2,11 @@ import math
 
 import numpy as np
 import pytest
+import torch
 
 from rnnbook._validate import (ArgumentTypeError, array_arg, cache_arg, callable_arg, checked,
                                choice, dict_arg, flag_arg, integer_arg, name_dict, number_arg,
-                               positive_int, positive_number, seed_arg, sizes_of)
+                               positive_int, positive_number, seed_arg, sizes_of, tensor_arg)
 
 
 def test_sizes_are_shared_between_arguments_and_the_first_is_named():
@@ -139,3 +140,25 @@ def test_checked_validates_before_the_call_and_unchecked_does_not():
     assert double(2) == 4 and double.__doc__ == "Doubles." and double.unchecked(0.5) == 1.0
     with pytest.raises(ValueError, match="^a: expected an integer"):
         double(0.5)
+
+
+@pytest.mark.parametrize("value, error, message", [
+    (np.zeros((2, 3)), TypeError, r"^w: expected a torch tensor of shape \(N, K\), got ndarray"),
+    ("torch", TypeError, "^w: expected a torch tensor"),
+    (torch.zeros(2, 3, dtype=torch.int64), TypeError, "^w: expected a tensor of float32 or float64"),
+    (torch.zeros(2, 3, dtype=torch.float32), ValueError, "^w: expected dtype torch.float64 to agree with x"),
+    (torch.zeros(2, 4, dtype=torch.float64), ValueError, r"^w: expected shape \(N, K\) = \(2, 3\)"),
+    (torch.zeros(3, dtype=torch.float64), ValueError, "^w: expected 2 axes"),
+    (torch.full((2, 3), float("nan"), dtype=torch.float64), ValueError, "^w: contains NaN or inf"),
+])
+def test_tensor_arg_names_the_tensor(value, error, message):
+    sizes = {}
+    tensor_arg("x", torch.zeros(5, 3, dtype=torch.float64), ("B", "K"), sizes)
+    sizes.update({"N": 2, ("by", "N"): "v0"})
+    with pytest.raises(error, match=message):
+        tensor_arg("w", value, ("N", "K"), sizes)
+
+
+def test_tensor_arg_keeps_the_tensor_and_its_graph():
+    w = torch.ones(2, 3, requires_grad=True)
+    assert tensor_arg("w", w, ("N", "K"), {}) is w
