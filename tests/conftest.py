@@ -84,3 +84,17 @@ def worst_error():
     def worst(a, b, names=None):
         return max(gradcheck.relative_error(a[k], b[k]) for k in (a if names is None else names))
     return worst
+
+
+@pytest.fixture(scope="session")
+def sequence_autograd():
+    """oracle(x, y, params, g, g_out) -> (H, grads): the energy H of a sequence problem and its
+    gradients, by torch autograd in float64 (``reference.sequence_energy``): what BPTT and RTRL
+    are both checked against."""
+    from rnnbook import reference     # torch: only for the tests that ask for the oracle
+
+    def oracle(x, y, params, g, g_out):
+        x_t, y_t = reference.as_tensor(x), reference.as_tensor(y)
+        return reference.autograd_gradients(
+            lambda t: reference.sequence_energy(x_t, y_t, t, g=g, g_out=g_out), params)
+    return oracle

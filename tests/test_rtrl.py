@@ -2,22 +2,20 @@ import numpy as np
 import pytest
 import torch
 from hypothesis import example, given, settings
-from hypothesis import strategies as st
+
+from strategies import SEQUENCE_PROBLEMS  # tests/strategies.py
 
 from rnnbook import bptt, gradcheck, reference, rnn, rtrl
 
 
 @settings(max_examples=30, deadline=None)
-@given(T=st.integers(1, 6), B=st.integers(1, 3), N=st.integers(1, 4), K=st.integers(1, 3), M=st.integers(1, 3),
-       g=st.sampled_from(["tanh", "sigmoid", "relu", "linear"]), g_out=st.sampled_from(["linear", "tanh", "sigmoid"]),
-       seed=st.integers(0, 2**16))
+@given(**SEQUENCE_PROBLEMS)
 @example(T=1, B=1, N=1, K=1, M=1, g="tanh", g_out="linear", seed=0)
-def test_rtrl_equals_bptt_and_autograd(T, B, N, K, M, g, g_out, seed, sequence_problem, worst_error):
+def test_rtrl_equals_bptt_and_autograd(T, B, N, K, M, g, g_out, seed, sequence_problem, worst_error, sequence_autograd):
     x, y, p = sequence_problem(T, B, N, K, M, seed)
     H, grads = rtrl.gradients(x, y, p, g=g, g_out=g_out)
     H_bptt, grads_bptt = bptt.gradients(x, y, p, g=g, g_out=g_out)
-    H_ref, ref = reference.autograd_gradients(
-        lambda t: reference.sequence_energy(*map(reference.as_tensor, (x, y)), t, g=g, g_out=g_out), p)
+    H_ref, ref = sequence_autograd(x, y, p, g, g_out)
     assert set(grads) == set(bptt.PARAMS) | {"v0"}
     assert H == pytest.approx(H_bptt, rel=1e-13) and H == pytest.approx(H_ref, rel=1e-12)
     assert worst_error(grads, grads_bptt) < 1e-10
