@@ -247,6 +247,27 @@ def activation_name(name, value):
     return choice(name, value, ACTIVATIONS)
 
 
+def axes_arg(name, value, count, none=True):
+    """Return ``value`` if it is matplotlib Axes: one Axes for ``count`` 1, else a list, a tuple
+    or an array (of ``plt.subplots``) of ``count`` Axes; None passes where ``none`` allows it,
+    for a function that then makes its own figure."""
+    from matplotlib.axes import Axes    # only the plotting modules call this
+    if value is None and none:
+        return None
+    if count == 1:
+        if not isinstance(value, Axes):
+            raise ArgumentTypeError(f"{name}: expected matplotlib Axes, got {type(value).__name__}")
+        return value
+    if not isinstance(value, (list, tuple, np.ndarray)):
+        raise ArgumentTypeError(f"{name}: expected a sequence of {count} matplotlib Axes, "
+                                f"got {type(value).__name__}")
+    flat = list(value.ravel()) if isinstance(value, np.ndarray) else list(value)
+    if len(flat) != count or not all(isinstance(ax, Axes) for ax in flat):
+        raise ValueError(f"{name}: expected {count} matplotlib Axes, got "
+                         f"{[type(ax).__name__ for ax in flat]}")
+    return value
+
+
 def floating_dtype(name, value):
     """Return ``value`` as a numpy dtype if it is float32 or float64 (None is not a dtype here,
     though numpy reads it as float64)."""

@@ -3,6 +3,11 @@ import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.patches import Circle, FancyArrowPatch
 
+from ._validate import array_arg, axes_arg, integer_arg, positive_int
+
+__all__ = ["COLORS", "MAX_FIGURE_PX", "BOOK_STYLE", "GATES_LAYOUT", "use_book_style", "draw_unrolled",
+           "draw_resnet_analogy", "plot_gru_gates"]
+
 # Colours from the Okabe-Ito palette: distinguishable with colour blindness and in grey print.
 COLORS = ["#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#000000"]
 
@@ -56,8 +61,11 @@ def draw_unrolled(T=3, ax=None):
     """Draw the recurrent network folded (a loop) and unrolled over t = 0..T (eq. 1.1).
 
     Inputs x(t) at the bottom, hidden states V(t) in the middle, outputs O(t) on top; the same
-    weights w^(vv), w^(vx), w^(ov) are shared by every time step. Returns the axes.
+    weights w^(vv), w^(vx), w^(ov) are shared by every time step. ``T`` >= 1, ``ax`` one Axes or
+    None (a new figure). Returns the axes.
     """
+    T = positive_int("T", T)
+    ax = axes_arg("ax", ax, 1)
     if ax is None:
         # at most 7 in wide, the text column; the drawing keeps its scale up to T = 5
         fig, ax = plt.subplots(figsize=(7.0, 3.3))
@@ -112,7 +120,9 @@ def _skip(ax, bottom, top, side, color, start_radius):
 
 def draw_resnet_analogy(axes=None):
     """Draw a residual block, y = x + F(x), beside one GRU step written the same way,
-    V(t) = V(t-1) + (1 - z) * (h - V(t-1)) (eq. 9.30d). Returns the two axes."""
+    V(t) = V(t-1) + (1 - z) * (h - V(t-1)) (eq. 9.30d). ``axes``: two Axes or None (a new
+    figure). Returns the two axes."""
+    axes = axes_arg("axes", axes, 2)
     # each panel as wide as its drawing, so that both fit the 7 in text column at one scale
     xlims = [(-1.4, 2.3), (-3.4, 2.9)]
     if axes is None:
@@ -147,12 +157,39 @@ def draw_resnet_analogy(axes=None):
 GATES_LAYOUT = {"nrows": 3, "ncols": 1, "figsize": (7.0, 6.2), "sharex": True, "height_ratios": [1, 2, 1.6]}
 
 
-def plot_gru_gates(x, z, V, w_ov, sequence=0, n_units=8, axes=None):
+def _gate_arrays(x, z, V, w_ov):
+    """The arrays of a GRU's run on the adding problem, x (T, B, 2), z (T, B, N), V (T+1, B, N) and
+    w_ov (N,), validated. Returns them and (T, B, N)."""
+    sizes = {}
+    x = array_arg("x", x, ("T", "B", "K"), sizes)
+    z = array_arg("z", z, ("T", "B", "N"), sizes)
+    V = array_arg("V", V, ("T+1", "B", "N"), sizes)
+    w_ov = array_arg("w_ov", w_ov, ("N",), sizes)
+    if sizes["K"] != 2:
+        raise ValueError(f"x: expected shape (T, B, 2), the adding problem's inputs, got {x.shape}")
+    return x, z, V, w_ov, (sizes["T"], sizes["B"], sizes["N"])
+
+
+def plot_gru_gates(x, z, V, w_ov, sequence=0, n_units=None, axes=None):
     """A GRU at work on one sequence of the adding problem: the inputs with their markers, the
     update gates z_i(t) of the ``n_units`` units the readout weighs most, and three of their states.
 
-    Shapes: x (T, B, 2), z (T, B, N), V (T+1, B, N), w_ov (N,) the readout weights. Returns the axes.
+    Shapes: x (T, B, 2), z (T, B, N), V (T+1, B, N), w_ov (N,) the readout weights; ``sequence``
+    from 0 to B-1, with two marked steps (x[:, sequence, 1] != 0); ``n_units`` from 1 to N (None:
+    8, or N if fewer); ``axes`` three Axes or None (a new figure). Returns the axes.
     """
+    x, z, V, w_ov, (_, B, N) = _gate_arrays(x, z, V, w_ov)
+    sequence = integer_arg("sequence", sequence, 0)
+    if sequence >= B:
+        raise ValueError(f"sequence: expected a sequence number from 0 to {B - 1}, got {sequence}")
+    marked = np.count_nonzero(x[:, sequence, 1])
+    if marked < 2:
+        raise ValueError(f"x: expected two marked steps (x[:, {sequence}, 1] != 0) in sequence "
+                         f"{sequence}, got {marked}")
+    n_units = min(8, N) if n_units is None else positive_int("n_units", n_units)
+    if n_units > N:
+        raise ValueError(f"n_units: expected a number of units from 1 to N = {N}, got {n_units}")
+    axes = axes_arg("axes", axes, 3)
     if axes is None:
         _, axes = plt.subplots(constrained_layout=True, **GATES_LAYOUT)
     ax_x, ax_z, ax_v = axes

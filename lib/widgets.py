@@ -20,7 +20,8 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 
 from . import activations, diagnostics, plots, rnn
-from ._validate import array_arg, choice, positive_int
+from ._validate import (ArgumentTypeError, activation_name, array_arg, axes_arg, choice, flag_arg,
+                        integer_arg, number_arg, positive_int, seed_arg)
 
 __all__ = ["WIDTH", "DPI", "KINDS", "MAX_FRAMES", "COLORS_PER_FRAME", "Control", "control", "render_frames",
            "frame_explorer", "STRUCTURES", "DYNAMICS_SCALES", "DYNAMICS_ACTIVATIONS", "recurrent_weights",
@@ -59,23 +60,57 @@ def control(name, values, kind="slider", description=None, fmt="{}", start=None,
     if not isinstance(name, str) or not name.isidentifier():
         raise ValueError(f"name: expected a Python identifier, got {name!r}")
     choice("kind", kind, KINDS)
-    try:
-        values = tuple(values)
-    except TypeError:
-        raise TypeError(f"values: expected a sequence of settings, got {type(values).__name__}") from None
+    if description is not None and (not isinstance(description, str) or not description.strip()):
+        raise ArgumentTypeError(f"description: expected a non-empty str or None, got {description!r}")
+    if not isinstance(fmt, str) or "{" not in fmt:
+        raise ArgumentTypeError(f"fmt: expected a format string such as '{{:.2f}}', got {fmt!r}")
+    play = flag_arg("play", play)
+    # a str is a sequence too, of letters: not a grid of settings
+    if isinstance(values, (str, bytes, dict)) or not hasattr(values, "__iter__"):
+        raise ArgumentTypeError(f"values: expected a sequence of settings, got {type(values).__name__}")
+    values = tuple(values)
     if len(values) < 2:
         raise ValueError(f"values: a control needs at least 2 values to choose from, got {len(values)}")
-    labels = tuple(fmt.format(v) for v in values)
+    try:
+        labels = tuple(fmt.format(v) for v in values)
+    except (ValueError, TypeError, IndexError, KeyError, AttributeError) as exc:
+        raise ValueError(f"fmt: cannot show the values with {fmt!r}: {exc}") from None
     if len(set(labels)) < len(labels):
         same = next(label for label in labels if labels.count(label) > 1)
-        raise ValueError(f"values: two values show as {same!r}; the grid needs distinct values")
+        raise ValueError(f"values: two values show as {same!r} (fmt {fmt!r}); the grid needs "
+                         "distinct values")
     if start is None:
         start = values[0]
-    if start not in values:
+    index = next((i for i, v in enumerate(values) if _same(v, start)), None)
+    if index is None:
         raise ValueError(f"start: expected one of the values {list(labels)}, got {start!r}")
     if play and kind != "slider":
         raise ValueError(f"play: a Play button steps a slider, not a {kind}")
-    return Control(name, values, labels, kind, description or name, values.index(start), bool(play))
+    return Control(name, values, labels, kind, description or name, index, play)
+
+
+def _same(value, start):
+    """Is ``start`` the setting ``value``? (an array's == is no answer)"""
+    try:
+        return bool(value == start) and isinstance(value, bool) == isinstance(start, bool)
+    except (ValueError, TypeError):
+        return False
+
+
+def _grid_control(arg, name, values, *args, **kwargs):
+    """The ``control`` of an explorer's argument ``arg``, whose bad grid it names."""
+    try:
+        return control(name, values, *args, **kwargs)
+    except ValueError as exc:       # ArgumentTypeError is one too
+        raise type(exc)(f"{arg}: {exc}") from None
+
+
+def _figsize(figsize):
+    if (not isinstance(figsize, (tuple, list)) or len(figsize) != 2
+            or not all(isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, bool)
+                       and np.isfinite(v) and v > 0 for v in figsize)):
+        raise ValueError(f"figsize: expected (width, height) in inches, two numbers > 0, got {figsize!r}")
+    return tuple(float(v) for v in figsize)
 
 
 def _artists(fig):
@@ -145,6 +180,7 @@ def render_frames(controls, draw, setup=None, figsize=(WIDTH, 3.3), colors=COLOR
     artists and returns its readout (HTML) or None. ``subplots`` go to ``Figure.subplots``.
     """
     controls = _check_controls(controls)
+    figsize = _figsize(figsize)
     if isinstance(colors, bool) or not isinstance(colors, (int, np.integer)) or not 2 <= colors <= 256:
         raise ValueError(f"colors: expected a palette of 2 to 256 colours, got {colors!r}")
     if not callable(draw):
@@ -168,12 +204,16 @@ def render_frames(controls, draw, setup=None, figsize=(WIDTH, 3.3), colors=COLOR
 def _check_controls(controls):
     if isinstance(controls, Control):
         controls = [controls]
+    if not isinstance(controls, (list, tuple)):
+        raise ArgumentTypeError(f"controls: expected a list of Controls made by widgets.control, "
+                                f"got {type(controls).__name__}")
     controls = list(controls)
     if not controls:
         raise ValueError("controls: expected at least one control")
     for c in controls:
         if not isinstance(c, Control):
-            raise TypeError(f"controls: expected Controls made by widgets.control, got {type(c).__name__}")
+            raise ArgumentTypeError(f"controls: expected Controls made by widgets.control, "
+                                    f"got {type(c).__name__}")
     names = [c.name for c in controls]
     if len(set(names)) < len(names):
         raise ValueError(f"controls: two controls are called {next(n for n in names if names.count(n) > 1)!r}")
@@ -293,8 +333,8 @@ STRUCTURES = ("one unit", "two units, rotation", "64 units, random")
 def recurrent_weights(structure, scale, seed=0):
     """Recurrent weights of spectral radius about ``scale`` for one of STRUCTURES. Returns (N, N)."""
     choice("structure", structure, STRUCTURES)
-    if not np.isfinite(scale) or scale < 0:
-        raise ValueError(f"scale: expected a finite number >= 0, got {scale!r}")
+    scale = number_arg("scale", scale, low=0.0)
+    seed = seed_arg("seed", seed)
     if structure == "one unit":
         return np.array([[scale]])
     if structure == "two units, rotation":
@@ -311,6 +351,7 @@ def simulate_dynamics(structure, scale, g="tanh", T=60, seed=0):
     (how strongly the state still remembers the nudge), ``rho`` the spectral radius of w^(vv).
     """
     T = positive_int("T", T)
+    activation_name("g", g)
     w_vv = recurrent_weights(structure, scale, seed)
     N = w_vv.shape[0]
     rng = np.random.default_rng(seed + 1)
@@ -365,8 +406,13 @@ def _dynamics_readout(run, T):
 
 def plot_dynamics(structure, scale, g="tanh", T=60, axes=None):
     """Two panels: a few units' V_i(t), and the remembered nudge on a log scale beside rho^t, for
-    any setting (the explorer shows a grid of them). Returns the dict of ``simulate_dynamics``."""
+    any setting (the explorer shows a grid of them). ``axes``: two Axes or None (a new figure).
+    Returns the dict of ``simulate_dynamics``."""
     T = positive_int("T", T)
+    choice("structure", structure, STRUCTURES)
+    number_arg("scale", scale, low=0.0)
+    activation_name("g", g)
+    axes = axes_arg("axes", axes, 2)
     if axes is None:
         _, axes = plt.subplots(1, 2, figsize=DYNAMICS_FIGSIZE, layout="constrained")
     _dynamics_axes(axes, T)
@@ -377,19 +423,33 @@ def dynamics_explorer(T=60, scales=DYNAMICS_SCALES, structures=STRUCTURES, activ
     """The explorer of ``plot_dynamics`` over networks x activations x scales (a Play steps the
     scale), drawn by ``frame_explorer``: it moves on the static page."""
     T = positive_int("T", T)
-    for structure in structures:
-        choice("structures", structure, STRUCTURES)
-    for g in activations:
-        choice("activations", g, DYNAMICS_ACTIVATIONS)
-    controls = [control("structure", structures, "dropdown", "network",
-                        start="two units, rotation" if "two units, rotation" in structures else None),
-                control("g", activations, "toggle"),
-                control("scale", scales, fmt="{:.2f}", start=0.9 if 0.9 in scales else None, play=True)]
+    structures = _names("structures", structures, STRUCTURES)
+    activations = _names("activations", activations, DYNAMICS_ACTIVATIONS)
+    scales = _scales(scales)
+    controls = [_grid_control("structures", "structure", structures, "dropdown", "network",
+                              start="two units, rotation" if "two units, rotation" in structures else None),
+                _grid_control("activations", "g", activations, "toggle"),
+                _grid_control("scales", "scale", scales, fmt="{:.2f}", start=0.9 if 0.9 in scales else None,
+                              play=True)]
 
     def draw(axes, structure, g, scale):
         return _dynamics_readout(_draw_dynamics(axes, structure, g, scale, T), T)
 
     return frame_explorer(controls, draw, lambda axes: _dynamics_axes(axes, T), figsize=DYNAMICS_FIGSIZE, ncols=2)
+
+
+def _names(arg, values, options):
+    """A grid of names, each one of ``options``."""
+    if isinstance(values, (str, bytes)) or not isinstance(values, (list, tuple)):
+        raise ArgumentTypeError(f"{arg}: expected a list of names from {list(options)}, got {values!r}")
+    return tuple(choice(arg, v, options) for v in values)
+
+
+def _scales(scales):
+    """A grid of scales, each a finite number >= 0."""
+    if not isinstance(scales, (list, tuple, np.ndarray)):
+        raise ArgumentTypeError(f"scales: expected a list of numbers >= 0, got {scales!r}")
+    return tuple(number_arg("scales", s, low=0.0) for s in scales)
 
 
 # --- Chapter 3: the gradient carried back through time
@@ -413,10 +473,10 @@ def simulate_gradients(scale, g="tanh", lag=100, N=128, B=8, seed=0):
     ``rate``, the fitted decay rate per step (None if the gradient underflows within two steps);
     and ``eigenvalues`` of w^(vv).
     """
+    scale = number_arg("scale", scale, low=0.0)
     choice("g", g, GRADIENT_ACTIVATIONS)
     lag = positive_int("lag", lag)
-    if not np.isfinite(scale) or scale < 0:
-        raise ValueError(f"scale: expected a finite number >= 0, got {scale!r}")
+    N, B, seed = positive_int("N", N), positive_int("B", B), seed_arg("seed", seed)
     w_vv, w_vx, theta_v = rnn.random_weights(1, N, scale, seed=seed)
     rng = np.random.default_rng(seed + 1)
     _, cache = rnn.rnn_forward(rng.standard_normal((lag, B, 1)), w_vv, w_vx, theta_v, g=g)
@@ -487,8 +547,11 @@ def plot_gradients(scale, g="tanh", lag=300, axes=None):
     """Two panels: ||dL/dV(T-k)|| against the lag k on a log scale, with the bound
     (gamma sigma_max)^k, rho^k and the typical rate^k; and the eigenvalues of w^(vv) with the circles
     of radius rho, sigma_max and 1, for any setting (the explorer shows a grid of them).
-    Returns the dict of ``simulate_gradients``."""
+    ``axes``: two Axes or None (a new figure). Returns the dict of ``simulate_gradients``."""
     lag = positive_int("lag", lag)
+    number_arg("scale", scale, low=0.0)
+    choice("g", g, GRADIENT_ACTIVATIONS)
+    axes = axes_arg("axes", axes, 2)
     if axes is None:
         _, axes = plt.subplots(1, 2, layout="constrained", **GRADIENT_LAYOUT)
     run = simulate_gradients(scale, g, lag)
@@ -500,10 +563,11 @@ def gradient_explorer(lag=300, scales=GRADIENT_SCALES, activations=GRADIENT_ACTI
     """The explorer of ``plot_gradients`` over activations x scales (a Play steps the scale), drawn
     by ``frame_explorer`` on axes that every frame shares: it moves on the static page."""
     lag = positive_int("lag", lag)
-    for g in activations:
-        choice("activations", g, GRADIENT_ACTIVATIONS)
-    controls = [control("g", activations, "toggle"),
-                control("scale", scales, fmt="{:.2f}", start=1.0 if 1.0 in scales else None, play=True)]
+    activations = _names("activations", activations, GRADIENT_ACTIVATIONS)
+    scales = _scales(scales)
+    controls = [_grid_control("activations", "g", activations, "toggle"),
+                _grid_control("scales", "scale", scales, fmt="{:.2f}", start=1.0 if 1.0 in scales else None,
+                              play=True)]
     # the largest scale's eigenvalues (radius rho, about 1.07 times the scale here) stay in view
     reach = max(1.2, 1.15 * max(scales))
 
@@ -543,10 +607,15 @@ def gate_explorer(x, z, V, w_ov, start=0, units=None):
     T, B, N = sizes["T"], sizes["B"], sizes["N"]
     if sizes["K"] != 2:
         raise ValueError(f"x: expected shape (T, B, 2), the adding problem's inputs, got {x.shape}")
-    if isinstance(start, bool) or not isinstance(start, (int, np.integer)) or not 0 <= start < B:
+    if integer_arg("start", start, 0) >= B:
         raise ValueError(f"start: expected a sequence number from 0 to {B - 1}, got {start!r}")
-    units = tuple(sorted({min(8, N), N})) if units is None else tuple(units)
-    if not all(isinstance(n, (int, np.integer)) and 1 <= n <= N for n in units):
+    if units is None:
+        units = tuple(sorted({min(8, N), N}))
+    elif not isinstance(units, (list, tuple)):
+        raise ArgumentTypeError(f"units: expected a list of numbers of units from 1 to {N}, got {units!r}")
+    units = tuple(units)
+    if not units or not all(isinstance(n, (int, np.integer)) and not isinstance(n, bool) and 1 <= n <= N
+                            for n in units):
         raise ValueError(f"units: expected numbers of units from 1 to {N}, got {units}")
     order = np.argsort(-np.abs(w_ov))
     shown = order[:3]
@@ -590,7 +659,7 @@ def gate_explorer(x, z, V, w_ov, start=0, units=None):
 
     sequences = control("sequence", range(B), start=start)
     if len(units) > 1:
-        controls = [control("n_units", units, "toggle", "units shown"), sequences]
+        controls = [_grid_control("units", "n_units", units, "toggle", "units shown"), sequences]
         return frame_explorer(controls, draw, setup, colors=128, **plots.GATES_LAYOUT)
 
     def setup_all(axes):

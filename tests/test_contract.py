@@ -1,6 +1,7 @@
-"""The error contract, fuzzed: every public function of the library (but widgets and plots, and the
-three of horizon that train: TRAINS), given one bad argument at a time, raises ValueError or
-TypeError, and the message names that argument.
+"""The error contract, fuzzed: every public function of the library (but the three of horizon that
+train: TRAINS), given one bad argument at a time, raises ValueError or TypeError, and the message
+names that argument. The drawing functions of plots and widgets draw on small figures of their own
+(matplotlib's Figure, no pyplot state) and small grids; the book's style is undone after the module.
 
 ``CALLS`` holds one valid call of each public function (two for ``gru_backward``, one per variant),
 with every argument given by keyword and described by its *kind*: an array with named axes, a dict
@@ -18,17 +19,20 @@ import pathlib
 import re
 import tempfile
 
+import matplotlib
 import numpy as np
 import pytest
 import torch
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
 
 from rnnbook import (activations, bptt, bridge, checks, claims, diagnostics, gradcheck, gru,
-                     horizon, reference, rnn, rtrl, tasks, torchnn, train)
+                     horizon, plots, reference, rnn, rtrl, tasks, torchnn, train, widgets)
 
 MODULES = (activations, rnn, bptt, rtrl, gru, tasks, diagnostics, gradcheck, train, reference,
-           torchnn, bridge, horizon, checks, claims)
+           torchnn, bridge, horizon, checks, claims, plots, widgets)
 SIZES = {"T": 3, "B": 2, "N": 5, "K": 6, "M": 7, "P": 8, "L": 9, "R": 10, "C": 11}
 # what the fuzz does not call, and why
 NOT_CALLED = {
@@ -39,6 +43,12 @@ NOT_CALLED = {
     "bridge.GRUFunction": "a torch.autograd.Function: NumpyGRU applies it (its forward is fuzzed)",
     "checks.SelfCheckFailed": "an exception", "claims.ClaimFailed": "an exception",
     "claims.GLUE_PREFIX": "a constant",
+    **{f"plots.{name}": "a constant" for name in (
+        "COLORS", "MAX_FIGURE_PX", "BOOK_STYLE", "GATES_LAYOUT")},
+    **{f"widgets.{name}": "a constant" for name in (
+        "WIDTH", "DPI", "KINDS", "MAX_FRAMES", "COLORS_PER_FRAME", "STRUCTURES", "DYNAMICS_SCALES",
+        "DYNAMICS_ACTIVATIONS", "GRADIENT_ACTIVATIONS", "GRADIENT_SCALES", "GRADIENT_LAYOUT")},
+    "widgets.Control": "the record that control returns",
     **{f"horizon.{name}": "a constant" for name in (
         "SETUP", "MODELS", "GRID", "SEEDS", "SHUT", "STEPS_MEASURED", "GAP_MEASURED",
         "STEP_TOLERANCE", "CURVE_SHIFT", "CURVE_FACTOR", "RESULTS", "RESULTS_URL")},
@@ -436,6 +446,27 @@ class Sampled(Kind):
         return st.sampled_from(self.wrong)
 
 
+class Axes(Kind):
+    """``count`` matplotlib Axes of a figure of its own (one Axes, not a list, for 1), or None."""
+    optional = True
+
+    def __init__(self, count):
+        fig = Figure(figsize=(2.0, 1.5), dpi=50)
+        FigureCanvasAgg(fig)
+        axes = fig.subplots(1, count, squeeze=False)[0]
+        super().__init__(axes[0] if count == 1 else list(axes))
+        self.count = count
+
+    def bad(self, free):
+        wrong = ["axes", 5, np.zeros(3), Figure()]
+        if self.count == 1:
+            wrong.append([self.value])
+        else:
+            wrong += [self.value[:-1], self.value + self.value[:1], [*self.value[:-1], "ax"],
+                      self.value[0]]
+        return st.sampled_from(wrong)
+
+
 class Results(Kind):
     """The results of horizon.run_grid: a grid and a list of runs."""
 
@@ -548,6 +579,17 @@ def _calls():
     numpy_gru = bridge.NumpyGRU(K=SIZES["K"], N=SIZES["N"], variant="after", seed=0,
                                 dtype=torch.float64)
     student = _student_solutions()
+    gate_x, _ = tasks.adding_problem(T=SIZES["T"], B=SIZES["B"], seed=0)
+    ctrl = widgets.control("k", (1, 2))
+    tiny = {"figsize": Sampled((2.0, 1.0), [None, "x", 5, (0, 1), (1.0,), (np.nan, 1.0),
+                                            (1.0, 2.0, 3.0), (True, 1.0), ("a", 1.0)]),
+            "colors": Int(16, minimum=2, also=[257])}
+    grids = {"controls": Sampled([ctrl], [None, 5, "x", [], [1], [ctrl, ctrl], ctrl._replace]),
+             "draw": Thing(lambda axes, k: axes.plot([0, k])[0].get_label()),
+             "setup": Sampled(None, [5, "x", lambda axes, nope: None], optional=True)}
+    scales = [None, 5, "0.5", (0.5,), (0.5, 0.5), (0.5, 0.501), (0.5, np.nan), (0.5, -1.0),
+              ("a", 1.0), (0.5, None)]
+    names = [None, 5, "tanh", ("tanh",), ("tanh", "tanh"), ("tanh", "nope"), ("tanh", 1), {"tanh"}]
     calls = [
         Call(activations.get, name=Name("tanh", G)),
         # rnn
@@ -671,6 +713,44 @@ def _calls():
         Call(checks.check_latch, w_vv=A("1 1", value=np.array([[1.15]])),
              w_vx=A("1 2", value=np.array([[2.0, -2.0]])), theta_v=A("1", value=np.zeros(1)),
              hold=Int(100)),
+        # plots: drawings on small axes of their own
+        Call(plots.use_book_style),
+        Call(plots.draw_unrolled, T=Int(2), ax=Axes(1)),
+        Call(plots.draw_resnet_analogy, axes=Axes(2)),
+        Call(plots.plot_gru_gates, x=A("T B 2", value=gate_x), z=A("T B N", positive=True),
+             V=A("T+1 B N"), w_ov=A("N"), sequence=Int(1, 0, also=[SIZES["B"]]),
+             n_units=Int(3, optional=True, also=[SIZES["N"] + 1]), axes=Axes(3)),
+        # widgets: grids of 2 settings, tiny figures
+        Call(widgets.control, name=Text("k", label=True),
+             values=Sampled((0.5, 1.0, 1.5), [None, 5, "ab", (), (0.5,), (0.5, 0.5), {"a": 1}]),
+             kind=Name("slider", widgets.KINDS),
+             description=Sampled("a scale", [5, "", "  ", ["a"]], optional=True),
+             fmt=Sampled("{:.1f}", [None, 5, "", "x", "{:d}", "{} {}", "{x}", "{{}}"]),
+             start=Sampled(1.0, [2.0, "1.0", [1.0], np.ones(3)], optional=True),
+             play=Flag(True)),
+        Call(widgets.render_frames, **grids, **tiny),
+        Call(widgets.frame_explorer, **grids, **tiny),
+        Call(widgets.recurrent_weights, structure=Name("two units, rotation", widgets.STRUCTURES),
+             scale=Real(0.9, low=0.0), seed=Seed(0)),
+        Call(widgets.simulate_dynamics, structure=Name("one unit", widgets.STRUCTURES),
+             scale=Real(0.9, low=0.0), g=Name("tanh", G), T=Int(4), seed=Seed(0)),
+        Call(widgets.plot_dynamics, structure=Name("one unit", widgets.STRUCTURES),
+             scale=Real(0.9, low=0.0), g=Name("tanh", G), T=Int(4), axes=Axes(2)),
+        Call(widgets.dynamics_explorer, T=Int(3),
+             scales=Sampled((0.5, 1.0), scales),
+             structures=Sampled(("one unit", "two units, rotation"), names),
+             activations=Sampled(("tanh", "linear"), names[:-2] + [("tanh", "sigmoid")])),
+        Call(widgets.simulate_gradients, scale=Real(0.9, low=0.0),
+             g=Name("tanh", widgets.GRADIENT_ACTIVATIONS), lag=Int(3), N=Int(4), B=Int(2),
+             seed=Seed(0)),
+        Call(widgets.plot_gradients, scale=Real(0.9, low=0.0),
+             g=Name("tanh", widgets.GRADIENT_ACTIVATIONS), lag=Int(3), axes=Axes(2)),
+        Call(widgets.gradient_explorer, lag=Int(3), scales=Sampled((0.5, 1.0), scales),
+             activations=Sampled(("tanh", "linear"), names)),
+        Call(widgets.gate_explorer, x=A("T B 2", value=gate_x), z=A("T B N", positive=True),
+             V=A("T+1 B N"), w_ov=A("N"), start=Int(1, 0, also=[SIZES["B"]]),
+             units=Sampled((2, 5), [5, "ab", (), (0,), (6,), (2.5,), (True, 2), (2, 2), [None]],
+                           optional=True)),
         # horizon (not run_cell, run_grid, main: see TRAINS)
         Call(horizon.make_model, name=Name("gru", tuple(horizon.MODELS)), seed=Seed(0)),
         Call(horizon.cells,
@@ -740,7 +820,14 @@ def test_the_valid_calls_succeed(call):
     call()
 
 
-@pytest.mark.parametrize("call", CALLS, ids=lambda c: c.id)
+@pytest.fixture(scope="module", autouse=True)
+def _book_style_undone():
+    """plots.use_book_style changes matplotlib's global rcParams: other test modules keep theirs."""
+    with matplotlib.rc_context():
+        yield
+
+
+@pytest.mark.parametrize("call", [c for c in CALLS if c.kinds], ids=lambda c: c.id)
 @FUZZ
 @given(data=st.data())
 def test_one_bad_argument_is_rejected_by_name(call, data):

@@ -2,9 +2,34 @@ import io
 
 import matplotlib.pyplot as plt
 import numpy as np
+import pytest
 from matplotlib.patches import Circle
 
 from rnnbook import plots
+
+
+@pytest.fixture(autouse=True)
+def _book_style_undone():
+    """use_book_style changes the global rcParams (savefig.dpi among them): the test modules that
+    run after this one, in the same process, keep matplotlib's defaults."""
+    with plt.rc_context():
+        yield
+    plt.close("all")
+
+
+def test_bad_arguments_are_refused_by_name():
+    x = np.zeros((4, 2, 2))
+    x[[0, 2], :, 1] = 1.0
+    z, V, w_ov = np.full((4, 2, 3), 0.5), np.zeros((5, 2, 3)), np.ones(3)
+    for kwargs, name in [({"sequence": 2}, "sequence"), ({"n_units": 4}, "n_units"),
+                         ({"axes": [None] * 3}, "axes"), ({"x": x[:, :, :1]}, "x"),
+                         ({"x": np.zeros((4, 2, 2))}, "x"), ({"V": V[:4]}, "V")]:
+        with pytest.raises(ValueError, match=rf"^{name}:"):
+            plots.plot_gru_gates(**{"x": x, "z": z, "V": V, "w_ov": w_ov, **kwargs})
+    with pytest.raises(ValueError, match="^T:"):
+        plots.draw_unrolled(T=0)
+    with pytest.raises(TypeError, match="^axes:"):
+        plots.draw_resnet_analogy(axes="two")
 
 
 def test_unrolled_diagram_has_one_state_per_time_step():
