@@ -3,20 +3,16 @@ differed. They compare a student's work with the library, never with a stored an
 import numpy as np
 
 from . import rnn
-from ._validate import ArgumentTypeError, positive_int
+from ._validate import positive_int
 
 __all__ = ["SelfCheckFailed", "check_rnn_step", "check_latch", "check_gru_step", "check_bptt_step",
            "check_backprop_states", "check_clip_by_norm", "check_wilson_interval"]
 
 
-class SelfCheckFailed(AssertionError):
-    """A self-check did not pass; the message says what differed and where."""
-
-
-class _BadArgument(SelfCheckFailed, ArgumentTypeError):
-    """An argument that is no answer at all (not a function, not an array of the exercise's
-    shape): a failed self-check for the student, and a bad argument (ValueError, TypeError) by
-    the library's contract."""
+class SelfCheckFailed(AssertionError, ValueError):
+    """A self-check did not pass; the message says what differed and where. Also a ValueError: an
+    argument that is no answer at all (not a function, not an array of the exercise's shape) is, by
+    the library's contract, a bad argument, and the student sees it as the failed check it is."""
 
 
 def _fail(message, error=SelfCheckFailed):
@@ -27,7 +23,7 @@ def _fail(message, error=SelfCheckFailed):
 def _function_arg(name, fn):
     """``fn`` if it can be called: the student's function, the argument ``name``."""
     if not callable(fn):
-        _fail(f"{name}: expected a function, got {type(fn).__name__}", _BadArgument)
+        _fail(f"{name}: expected a function, got {type(fn).__name__}", SelfCheckFailed)
     return fn
 
 
@@ -103,14 +99,14 @@ def check_latch(w_vv, w_vx, theta_v, hold=1000):
     chapter's 2, so w_vv >= 2 fails too. Shapes: w_vv (1, 1), w_vx (1, 2), theta_v (1,).
     """
     hold = positive_int("hold", hold)
-    w_vv, w_vx, theta_v = (_as_numbers(name, a, _BadArgument) for name, a in
+    w_vv, w_vx, theta_v = (_as_numbers(name, a, SelfCheckFailed) for name, a in
                            (("w_vv", w_vv), ("w_vx", w_vx), ("theta_v", theta_v)))
     for name, a, shape in (("w_vv", w_vv, (1, 1)), ("w_vx", w_vx, (1, 2)), ("theta_v", theta_v, (1,))):
         if a.shape != shape:
             _fail(f"{name}: expected shape {shape} for one unit with inputs (set, reset), got {a.shape}",
-                  _BadArgument)
+                  SelfCheckFailed)
         if not np.all(np.isfinite(a)):
-            _fail(f"{name}: contains NaN or inf", _BadArgument)
+            _fail(f"{name}: contains NaN or inf", SelfCheckFailed)
     pulses = {5: "set", 5 + hold: "reset", 5 + 2 * hold: "set"}
     T = 5 + 3 * hold
     x = np.zeros((T, 1, 2))
