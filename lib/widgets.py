@@ -23,7 +23,7 @@ from . import activations, diagnostics, plots, rnn
 from ._validate import (ArgumentTypeError, activation_name, array_arg, axes_arg, choice, flag_arg,
                         integer_arg, number_arg, positive_int, seed_arg)
 
-__all__ = ["WIDTH", "DPI", "KINDS", "MAX_FRAMES", "COLORS_PER_FRAME", "Control", "control", "render_frames",
+__all__ = ["WIDTH", "DPI", "KINDS", "MAX_FRAMES", "COLORS_PER_FRAME", "SEED", "Control", "control", "render_frames",
            "frame_explorer", "STRUCTURES", "DYNAMICS_SCALES", "DYNAMICS_ACTIVATIONS", "recurrent_weights",
            "simulate_dynamics", "plot_dynamics", "dynamics_explorer", "GRADIENT_ACTIVATIONS", "GRADIENT_SCALES",
            "GRADIENT_LAYOUT", "simulate_gradients", "plot_gradients", "gradient_explorer", "gate_explorer"]
@@ -38,6 +38,8 @@ KINDS = ("slider", "dropdown", "toggle")
 MAX_FRAMES = 120
 # a palette of this many colours keeps a frame's lines and text crisp at a third of the bytes
 COLORS_PER_FRAME = 64
+# the seed of the networks the plots and explorers draw (the chapters' own figures pass theirs)
+SEED = 0
 COLOR_LINE, COLOR_TYPICAL, COLOR_MARK = plots.COLORS[0], plots.COLORS[1], plots.COLORS[1]
 
 
@@ -330,7 +332,7 @@ DYNAMICS_FIGSIZE = (WIDTH, 3.5)
 STRUCTURES = ("one unit", "two units, rotation", "64 units, random")
 
 
-def recurrent_weights(structure, scale, seed=0):
+def recurrent_weights(structure, scale, *, seed):
     """Recurrent weights of spectral radius about ``scale`` for one of STRUCTURES. Returns (N, N)."""
     choice("structure", structure, STRUCTURES)
     scale = number_arg("scale", scale, low=0.0)
@@ -343,7 +345,7 @@ def recurrent_weights(structure, scale, seed=0):
     return rnn.random_weights(1, 64, scale, seed=seed)[0]
 
 
-def simulate_dynamics(structure, scale, g="tanh", T=60, seed=0):
+def simulate_dynamics(structure, scale, g="tanh", T=60, *, seed):
     """Run the autonomous network (eq. 1.1, no input) from a fixed initial state, and follow how
     an infinitesimal nudge dV(0) of that state evolves: dV(t) = g'(b(t)) * (w^(vv) dV(t-1)).
 
@@ -352,7 +354,7 @@ def simulate_dynamics(structure, scale, g="tanh", T=60, seed=0):
     """
     T = positive_int("T", T)
     activation_name("g", g)
-    w_vv = recurrent_weights(structure, scale, seed)
+    w_vv = recurrent_weights(structure, scale, seed=seed)
     N = w_vv.shape[0]
     rng = np.random.default_rng(seed + 1)
     v0 = np.array([[0.1]]) if N == 1 else 0.5 * rng.standard_normal((1, N))
@@ -383,7 +385,7 @@ def _dynamics_axes(axes, T):
 
 
 def _draw_dynamics(axes, structure, g, scale, T):
-    run = simulate_dynamics(structure, scale, g, T)
+    run = simulate_dynamics(structure, scale, g, T, seed=SEED)
     ax_v, ax_gain = axes
     t = np.arange(T + 1)
     # a linear state that grows leaves the panel for good: drawn on, its lines would streak across it
@@ -463,7 +465,7 @@ GRADIENT_LIMITS = (1e-60, 1e40)
 GRADIENT_LAYOUT = {"figsize": (WIDTH, 4.3), "width_ratios": [1.5, 1]}
 
 
-def simulate_gradients(scale, g="tanh", lag=100, N=128, B=8, seed=0):
+def simulate_gradients(scale, g="tanh", lag=100, N=128, B=8, *, seed):
     """Carry the gradient of a loss on V(T) back through a random network driven by noise.
 
     The network has w^(vv) = scale * G / sqrt(N) (``rnn.random_weights``) and runs for T = ``lag``
@@ -519,7 +521,7 @@ def _gradient_axes(axes, lag, reach):
 
 
 def _draw_gradients(axes, scale, g, lag):
-    run = simulate_gradients(scale, g, lag)
+    run = simulate_gradients(scale, g, lag, seed=SEED)
     ax_lag, ax_eig = axes
     k = np.arange(lag + 1)
     ax_lag.plot(k, np.maximum(run["norms"], 1e-300), color=COLOR_LINE)
@@ -554,7 +556,7 @@ def plot_gradients(scale, g="tanh", lag=300, axes=None):
     axes = axes_arg("axes", axes, 2)
     if axes is None:
         _, axes = plt.subplots(1, 2, layout="constrained", **GRADIENT_LAYOUT)
-    run = simulate_gradients(scale, g, lag)
+    run = simulate_gradients(scale, g, lag, seed=SEED)
     _gradient_axes(axes, lag, max(1.2, 1.1 * run["sigma_max"]))
     return _draw_gradients(axes, scale, g, lag)
 

@@ -46,7 +46,7 @@ NOT_CALLED = {
     **{f"plots.{name}": "a constant" for name in (
         "COLORS", "MAX_FIGURE_PX", "BOOK_STYLE", "GATES_LAYOUT")},
     **{f"widgets.{name}": "a constant" for name in (
-        "WIDTH", "DPI", "KINDS", "MAX_FRAMES", "COLORS_PER_FRAME", "STRUCTURES", "DYNAMICS_SCALES",
+        "WIDTH", "DPI", "KINDS", "MAX_FRAMES", "COLORS_PER_FRAME", "SEED", "STRUCTURES", "DYNAMICS_SCALES",
         "DYNAMICS_ACTIVATIONS", "GRADIENT_ACTIVATIONS", "GRADIENT_SCALES", "GRADIENT_LAYOUT")},
     "widgets.Control": "the record that control returns",
     **{f"horizon.{name}": "a constant" for name in (
