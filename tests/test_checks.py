@@ -281,7 +281,9 @@ def book_step_backward(dV, cache, *mistakes):
 
 def test_gru_step_backward_passes_the_learning_rule(capsys):
     checks.check_gru_step_backward(book_step_backward)
-    assert capsys.readouterr().out.startswith("✓ gru_step_backward matches the learning rule")
+    out = capsys.readouterr().out
+    assert out.startswith("✓ gru_step_backward matches the learning rule")
+    assert "(B=3, N=4, K=2)" in out
 
 
 def test_gru_step_backward_gets_the_documented_cache_and_cannot_spoil_it(capsys):
@@ -326,19 +328,34 @@ def test_gru_step_backward_names_each_known_mistake(mistake, message):
 
 
 def test_the_known_mistakes_are_told_apart():
-    # without slips the hints' learning rule is the library's; on the check's data every mistake,
-    # and every two, give other gradients than the rule and than the others: the name that fits
-    # is the only one
-    def same(a, b):
-        return all(a[k].shape == np.shape(b[k]) and np.allclose(a[k], b[k]) for k in a)
+    # without slips the hints' learning rule is the library's; a student who makes exactly one
+    # known mistake, or two, is told exactly those, and not that they apply to some gradients only
     dV, cache, expected = checks._step_backward_case()
-    assert same(checks._step_backward(dV, cache, {}), expected)
-    variants = [expected] + [checks._step_backward(dV, cache, slips)
-                             for _, slips in checks._step_mistakes()]
-    for i, a in enumerate(variants):
-        for b in variants[i + 1:]:
-            assert not same(a, b)
-    assert len(variants) > 100
+    assert all(np.allclose(a, expected[k]) for k, a in checks._step_backward(dV, cache, {}).items())
+    told = 0
+    for hints, slips in checks._step_mistakes():
+        with pytest.raises(checks.SelfCheckFailed) as failed:
+            checks._hint_gru_step_backward(checks._step_backward(dV, cache, slips), expected,
+                                           dV, cache)
+        told += str(failed.value).endswith(": " + hints[0] + "." if len(hints) == 1 else
+                                           f": two mistakes: {hints[0]}; and {hints[1]}.")
+    assert told == len(checks._step_mistakes()) > 100
+
+
+def test_a_mistake_in_one_gate_only_is_named_with_where():
+    def one_threshold(dV, cache):
+        return {**book_step_backward(dV, cache),
+                "theta_r": -book_step_backward(dV, cache)["theta_r"]}
+    with pytest.raises(checks.SelfCheckFailed,
+                       match=r"thresholds have the wrong sign.*\(in theta_r\)\.$"):
+        checks.check_gru_step_backward(one_threshold)
+
+    def one_unsummed(dV, cache):
+        wrong = book_step_backward(dV, cache, "no batch sum")["theta_h"]
+        return {**book_step_backward(dV, cache), "theta_h": wrong}
+    with pytest.raises(checks.SelfCheckFailed,
+                       match=r"not summed over the batch.*\(in theta_h\)\.$"):
+        checks.check_gru_step_backward(one_unsummed)
 
 
 def test_two_mistakes_are_both_named():
