@@ -5,8 +5,9 @@ import numpy as np
 from . import rnn
 from ._validate import positive_int
 
-__all__ = ["SelfCheckFailed", "check_rnn_step", "check_latch", "check_gru_step", "check_bptt_step",
-           "check_backprop_states", "check_clip_by_norm", "check_wilson_interval"]
+__all__ = ["SelfCheckFailed", "check_rnn_step", "check_latch", "check_gru_step",
+           "check_gru_step_backward", "check_bptt_step", "check_backprop_states",
+           "check_clip_by_norm", "check_wilson_interval"]
 
 
 class SelfCheckFailed(AssertionError, ValueError):
@@ -173,6 +174,173 @@ def _hint_gru_step(got, expected, V, x, p):
         if np.allclose(got, wrong, atol=1e-10) and not np.allclose(wrong, expected, atol=1e-10):
             _fail(f"gru_step(...) does not match eqs. (9.30a-d): {hint}.")
 
+
+# the gradients of one GRU step, in the order the chain rule reaches them: eq. (9.30d) gives da_h
+# and da_z, eq. (9.30c) da_r, and dH/dV(t-1) collects every route last
+_STEP_GRADIENTS = ("theta_h", "w_hx", "w_hv", "theta_z", "w_zx", "w_zv", "theta_r", "w_rx",
+                   "w_rv", "V_prev")
+
+
+def check_gru_step_backward(gru_step_backward):
+    """Exercise: ``gru_step_backward(dV, cache)`` is the learning rule of one step of eqs.
+    (9.30a-d), reset gate before the product, g = tanh. Shapes: dV = dH/dV(t) (B, N); ``cache``
+    holds x_t (B, K), V_prev (B, N), the gates z, r and the candidate h of that step (B, N), and
+    params as in ``rnnbook.gru`` -> a dict with dH/dV(t-1) (B, N) under "V_prev" and
+    dH/d(parameter) under each parameter's name, shaped like the parameter.
+
+    Compares with ``gru.gru_backward`` on one time step. Where every wrong gradient is what one
+    known mistake, or two on different lines, would give, the message names the mistakes;
+    otherwise it names the first wrong gradient and the index where it differs.
+    """
+    _function_arg("gru_step_backward", gru_step_backward)
+    dV, cache, expected = _step_backward_case()
+    got = _call(gru_step_backward, dV.copy(), _copied(cache))
+    name = "gru_step_backward(...)"
+    if not isinstance(got, dict):
+        _fail(f"{name}: expected a dict of gradients with the keys {list(_STEP_GRADIENTS)}, "
+              f"got {type(got).__name__}")
+    missing = [key for key in _STEP_GRADIENTS if key not in got]
+    if missing:
+        _fail(f"{name}: the gradients {missing} are missing (expected the keys "
+              f"{list(_STEP_GRADIENTS)})")
+    got = {key: _as_numbers(f'{name}["{key}"]', got[key]) for key in _STEP_GRADIENTS}
+    _hint_gru_step_backward(got, expected, dV, cache)
+    wrong = [key for key in _STEP_GRADIENTS if not _same(got[key], expected[key])]
+    if wrong:               # the first in the order of the chain rule, the likeliest cause
+        key, also = wrong[0], f" (also wrong: {', '.join(wrong[1:])})" if wrong[1:] else ""
+        if got[key].ndim == 2 and _same(got[key].T, expected[key]):
+            _fail(f'{name}["{key}"] is the transpose of the gradient: dH/d{key}[i, j] belongs '
+                  f"where {key}[i, j] is, in an array of shape {expected[key].shape}{also}")
+        try:
+            _compare(f'{name}["{key}"]', got[key], expected[key])
+        except SelfCheckFailed as failed:
+            _fail(f"{failed}{also}")
+    (B, K), N = cache["x_t"].shape, cache["V_prev"].shape[1]
+    print(f"✓ gru_step_backward matches the learning rule of eqs. (9.30a-d): all ten gradients\n"
+          f"  agree with gru.gru_backward on a random batch (B={B}, N={N}, K={K}).")
+
+
+def _step_backward_case():
+    """The exercise's data: dV (B, N), the cache of one step, and gru.gru_backward's gradients
+    for that step, by the names of the exercise."""
+    from . import gru
+    B, N, K = 3, 4, 2
+    params = gru.init_params(K, N, "before", seed=9, scale=1.0)
+    rng = np.random.default_rng(10)
+    x, v0, dV = (rng.standard_normal(shape) for shape in ((1, B, K), (B, N), (B, N)))
+    _, full = gru.gru_forward(x, params, v0)
+    grads = gru.gru_backward(np.stack([np.zeros_like(dV), dV]), full)
+    expected = {key: grads["v0" if key == "V_prev" else key] for key in _STEP_GRADIENTS}
+    cache = {"x_t": x[0], "V_prev": v0, "z": full["z"][0], "r": full["r"][0], "h": full["h"][0],
+             "params": params}
+    return dV, cache, expected
+
+
+def _copied(cache):
+    """A copy of the exercise's cache, so that a student's function cannot change the check's."""
+    return {k: {n: a.copy() for n, a in v.items()} if k == "params" else v.copy()
+            for k, v in cache.items()}
+
+
+def _same(got, want):
+    # not np.allclose, ten times slower on these small arrays; NaN compares as different
+    return got.shape == np.shape(want) and bool(np.max(np.abs(got - want)) <= 1e-10)
+
+
+# the known mistakes, each with the lines of _step_backward that it gets wrong
+_STEP_MISTAKES = (
+    ("the shortcut term is missing: V_prev enters eq. (9.30d) directly, so dV_prev starts with "
+     "dV * z", {"shortcut": "none"}),
+    ("the update gate's term has the wrong sign: dV(t)/dz = V_prev - h, not h - V_prev",
+     {"dz": "h - V"}),
+    ("the update rule is flipped: in eq. (9.30d) z near 1 keeps the state, V(t) = (1 - z) * h "
+     "+ z * V_prev, so the shortcut is dV * z, da_h has the factor (1 - z) and da_z the factor "
+     "(V_prev - h)", {"shortcut": "1 - z", "mix": "z", "dz": "h - V"}),
+    ("sigma'(a_z) is written as sigma(a_z): the logistic function's derivative is z * (1 - z)",
+     {"sigma_z": "z"}),
+    ("sigma'(a_r) is written as sigma(a_r): the logistic function's derivative is r * (1 - r)",
+     {"sigma_r": "r"}),
+    ("tanh'(a_h) is written as 1 - a_h**2: it is 1 - tanh(a_h)**2 = 1 - h**2", {"tanh": "field"}),
+    ("tanh'(a_h) is written as 1 - tanh(h)**2: h is tanh(a_h) already, so tanh'(a_h) = 1 - h**2",
+     {"tanh": "twice"}),
+    ("the route through the candidate is missing from dV_prev: eq. (9.30c) contains r * V_prev, "
+     "which adds (da_h @ w_hv) * r", {"candidate": "none"}),
+    ("the factor r is missing on the route through the candidate: by the product rule, "
+     "r * V_prev adds (da_h @ w_hv) * r to dV_prev", {"candidate": "no r"}),
+    ("w_hv multiplies r * V_prev in eq. (9.30c): its gradient is da_h.T @ (r * V_prev), not "
+     "da_h.T @ V_prev", {"w_hv": "V"}),
+    ("the route through the reset gate is missing from dV_prev: r depends on V_prev (eq. 9.30b), "
+     "so the product rule for r * V_prev adds da_r @ w_rv", {"reset_route": "none"}),
+    ("the route through the update gate is missing from dV_prev: z depends on V_prev "
+     "(eq. 9.30a), which adds da_z @ w_zv", {"update_route": "none"}),
+    ("the reset gate is applied after the product (torch.nn.GRU's placement): eq. (9.30c) resets "
+     "the old state first, so dH/d(r * V_prev) = da_h @ w_hv", {"placement": "after"}),
+    ("the thresholds have the wrong sign: theta enters each local field with a minus, so "
+     "d theta = -(sum of the local-field errors over the batch)", {"theta": "+"}),
+    ("the thresholds' gradients are not summed over the batch: H sums over the sequences, so "
+     "d theta = -da.sum(axis=0), of shape (N,)", {"batch": "no sum"}),
+    ("the gradients are averaged over the batch: H sums over the sequences, so each parameter's "
+     "gradient is the sum, as da.T @ x_t gives it", {"batch": "mean"}),
+)
+
+
+def _step_backward(dV, c, slips):
+    """The learning rule of one GRU step as the exercise asks for it, with the ``slips`` of
+    _STEP_MISTAKES ({} for none): dV (B, N) and the exercise's cache -> its dict of gradients."""
+    x, V, z, r, h, p = (c[k] for k in ("x_t", "V_prev", "z", "r", "h", "params"))
+    a_h = x @ p["w_hx"].T + (r * V) @ p["w_hv"].T - p["theta_h"]
+    g_prime = {"field": 1 - a_h ** 2, "twice": 1 - np.tanh(h) ** 2}.get(slips.get("tanh"),
+                                                                         1 - h ** 2)
+    # (9.30d): V(t) = (1 - z) h + z V_prev, with sigma'(a_z) = z (1 - z)
+    da_h = dV * (z if "mix" in slips else 1 - z) * g_prime
+    da_z = dV * (h - V if "dz" in slips else V - h) * (z if "sigma_z" in slips else z * (1 - z))
+    shortcut = {"none": 0, "1 - z": 1 - z}.get(slips.get("shortcut"), z)
+    # (9.30c): a_h = ... + w_hv (r * V_prev), or ... + r * (w_hv V_prev) placed "after"
+    after, d_rV = slips.get("placement") == "after", da_h @ p["w_hv"]
+    sigma_r = r if "sigma_r" in slips else r * (1 - r)
+    da_r = (da_h * (V @ p["w_hv"].T) if after else d_rV * V) * sigma_r          # (9.30b)
+    r_w = 1 if "w_hv" in slips else r       # the factor r in w_hv's gradient ...
+    r_V = 1 if slips.get("candidate") == "no r" else r      # ... and on the route to V_prev
+    dw_hv = (da_h * r_w).T @ V if after else da_h.T @ (r_w * V)
+    via_h = (da_h * r_V) @ p["w_hv"] if after else d_rV * r_V
+    dV_prev = dV * shortcut + (0 if slips.get("candidate") == "none" else via_h)
+    dV_prev = dV_prev + (0 if "reset_route" in slips else da_r @ p["w_rv"])    # (9.30b)
+    dV_prev = dV_prev + (0 if "update_route" in slips else da_z @ p["w_zv"])   # (9.30a)
+    grads = {"V_prev": dV_prev, "w_hv": dw_hv, "w_zv": da_z.T @ V, "w_rv": da_r.T @ V}
+    batch = slips.get("batch")
+    for q, da in (("z", da_z), ("r", da_r), ("h", da_h)):
+        grads[f"w_{q}x"] = da.T @ x
+        grads[f"theta_{q}"] = (1 if "theta" in slips else -1) * (
+            da if batch == "no sum" else da.sum(axis=0))
+    for key in _STEP_GRADIENTS[:-1] if batch == "mean" else ():
+        grads[key] = grads[key] / len(dV)
+    return grads
+
+
+def _step_mistakes():
+    """(hints, slips) of every known mistake, then of every two on different lines."""
+    singles = [((hint,), slips) for hint, slips in _STEP_MISTAKES]
+    pairs = [((a, b), {**sa, **sb}) for i, (a, sa) in enumerate(_STEP_MISTAKES)
+             for b, sb in _STEP_MISTAKES[i + 1:] if not set(sa) & set(sb)]
+    return singles + pairs
+
+
+def _hint_gru_step_backward(got, expected, dV, cache):
+    """Fail with the names of the mistakes if every gradient in ``got`` is either right or what
+    one known mistake, or two on different lines of the learning rule, would give: a student who
+    makes a mistake in one gate only (a threshold's sign, say) is told too, and where."""
+    wrong = [key for key in _STEP_GRADIENTS if not _same(got[key], expected[key])]
+    if not wrong:
+        return
+    for hints, slips in _step_mistakes():
+        mistaken = _step_backward(dV, cache, slips)
+        if all(_same(got[key], mistaken[key]) for key in wrong):
+            partly = any(not _same(mistaken[key], expected[key])
+                         for key in _STEP_GRADIENTS if key not in wrong)
+            told = hints[0] if len(hints) == 1 else f"two mistakes: {hints[0]}; and {hints[1]}"
+            where = f" (in {', '.join(wrong)})" if partly else ""
+            _fail(f"gru_step_backward(...) does not match the learning rule of eqs. (9.30a-d): "
+                  f"{told}{where}.")
 
 def check_bptt_step(bptt_step):
     """Exercise: ``bptt_step(Delta_next, e_t, b_t, w_vv)`` computes one step of BPTT, eq. (2.10),

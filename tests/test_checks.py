@@ -239,3 +239,185 @@ def test_a_torch_tensor_that_requires_grad_is_accepted():
 def test_wilson_interval_rejects_nan():
     with pytest.raises(checks.SelfCheckFailed, match="got \\(nan, nan\\)"):
         checks.check_wilson_interval(lambda k, n, z=1.96: (float("nan"), float("nan")))
+
+
+def book_step_backward(dV, cache, *mistakes):
+    """A student's learning rule for one GRU step, right or with the named ``mistakes``."""
+    x, V, z, r, h, p = (cache[k] for k in ("x_t", "V_prev", "z", "r", "h", "params"))
+    if "flipped" in mistakes:           # from V(t) = z h + (1 - z) V_prev
+        da_h, dz, dV_prev = dV * z, dV * (h - V), dV * (1 - z)
+    else:
+        da_h, dz, dV_prev = dV * (1 - z), dV * (V - h), dV * z
+    if "sign" in mistakes:
+        dz = -dz
+    if "shortcut" in mistakes:
+        dV_prev = 0 * dV_prev
+    a_h = x @ p["w_hx"].T + (r * V) @ p["w_hv"].T - p["theta_h"]
+    da_h = da_h * {"tanh field": 1 - a_h ** 2, "tanh twice": 1 - np.tanh(h) ** 2}.get(
+        next((m for m in mistakes if m.startswith("tanh")), None), 1 - h ** 2)
+    da_z = dz * (z if "sigma z" in mistakes else z * (1 - z))
+    if "after" in mistakes:             # as for h = tanh(... + r * (V_prev @ w_hv.T))
+        dr, dw_hv = da_h * (V @ p["w_hv"].T), (da_h * r).T @ V
+        dV_prev = dV_prev + (da_h * r) @ p["w_hv"]
+    else:
+        d_rV = da_h @ p["w_hv"]
+        dr, dw_hv = d_rV * V, da_h.T @ (V if "w_hv input" in mistakes else r * V)
+        if "no candidate route" not in mistakes:
+            dV_prev = dV_prev + d_rV * (1 if "no r" in mistakes else r)
+    da_r = dr * (r if "sigma r" in mistakes else r * (1 - r))
+    if "no reset route" not in mistakes:
+        dV_prev = dV_prev + da_r @ p["w_rv"]
+    if "no update route" not in mistakes:
+        dV_prev = dV_prev + da_z @ p["w_zv"]
+    grads = {"V_prev": dV_prev, "w_zv": da_z.T @ V, "w_rv": da_r.T @ V, "w_hv": dw_hv}
+    for q, da in (("z", da_z), ("r", da_r), ("h", da_h)):
+        grads[f"w_{q}x"] = da.T @ x
+        sign = 1 if "theta sign" in mistakes else -1
+        grads[f"theta_{q}"] = sign * (da if "no batch sum" in mistakes else da.sum(axis=0))
+    if "mean" in mistakes:
+        grads = {k: g if k == "V_prev" else g / len(dV) for k, g in grads.items()}
+    return grads
+
+
+def test_gru_step_backward_passes_the_learning_rule(capsys):
+    checks.check_gru_step_backward(book_step_backward)
+    out = capsys.readouterr().out
+    assert out.startswith("✓ gru_step_backward matches the learning rule")
+    assert "(B=3, N=4, K=2)" in out
+
+
+def test_gru_step_backward_gets_the_documented_cache_and_cannot_spoil_it(capsys):
+    seen = {}
+
+    def spoiling(dV, cache):
+        grads = book_step_backward(dV, cache)
+        seen.update(cache)
+        for a in (dV, cache["z"], cache["V_prev"], *cache["params"].values()):
+            a[...] = 0                  # the check's own copies must not change
+        return grads
+    checks.check_gru_step_backward(spoiling)
+    assert set(seen) == {"x_t", "V_prev", "z", "r", "h", "params"}
+    assert {k: v.shape for k, v in seen.items() if k != "params"} == {
+        "x_t": (3, 2), "V_prev": (3, 4), "z": (3, 4), "r": (3, 4), "h": (3, 4)}
+    assert capsys.readouterr().out.startswith("✓")
+
+
+@pytest.mark.parametrize("mistake, message", [
+    ("shortcut", r"the shortcut term is missing: .*dV \* z"),
+    ("flipped", r"the update rule is flipped: in eq. \(9.30d\) z near 1 keeps the state"),
+    ("sign", r"the update gate's term has the wrong sign: dV\(t\)/dz = V_prev - h"),
+    ("sigma z", r"sigma'\(a_z\) is written as sigma\(a_z\)"),
+    ("sigma r", r"sigma'\(a_r\) is written as sigma\(a_r\)"),
+    ("tanh field", r"tanh'\(a_h\) is written as 1 - a_h\*\*2"),
+    ("tanh twice", r"tanh'\(a_h\) is written as 1 - tanh\(h\)\*\*2"),
+    ("no candidate route", r"the route through the candidate is missing from dV_prev"),
+    ("no r", r"the factor r is missing on the route through the candidate"),
+    ("w_hv input", r"w_hv multiplies r \* V_prev in eq. \(9.30c\): its gradient is "
+                   r"da_h.T @ \(r \* V_prev\)"),
+    ("no reset route", r"the route through the reset gate is missing from dV_prev.*da_r @ w_rv"),
+    ("no update route", r"the route through the update gate is missing from dV_prev.*da_z @ w_zv"),
+    ("after", r"the reset gate is applied after the product"),
+    ("theta sign", r"the thresholds have the wrong sign: theta enters .* with a minus"),
+    ("no batch sum", r"the thresholds' gradients are not summed over the batch"),
+    ("mean", r"the gradients are averaged over the batch"),
+])
+def test_gru_step_backward_names_each_known_mistake(mistake, message):
+    with pytest.raises(checks.SelfCheckFailed, match=r"does not match the learning rule of eqs. "
+                       r"\(9.30a-d\): " + message):
+        checks.check_gru_step_backward(lambda dV, cache: book_step_backward(dV, cache, mistake))
+
+
+def test_the_known_mistakes_are_told_apart():
+    # without slips the hints' learning rule is the library's; a student who makes exactly one
+    # known mistake, or two, is told exactly those, and not that they apply to some gradients only
+    dV, cache, expected = checks._step_backward_case()
+    assert all(np.allclose(a, expected[k]) for k, a in checks._step_backward(dV, cache, {}).items())
+    told = 0
+    for hints, slips in checks._step_mistakes():
+        with pytest.raises(checks.SelfCheckFailed) as failed:
+            checks._hint_gru_step_backward(checks._step_backward(dV, cache, slips), expected,
+                                           dV, cache)
+        told += str(failed.value).endswith(": " + hints[0] + "." if len(hints) == 1 else
+                                           f": two mistakes: {hints[0]}; and {hints[1]}.")
+    assert told == len(checks._step_mistakes()) > 100
+
+
+def test_a_mistake_in_one_gate_only_is_named_with_where():
+    def one_threshold(dV, cache):
+        return {**book_step_backward(dV, cache),
+                "theta_r": -book_step_backward(dV, cache)["theta_r"]}
+    with pytest.raises(checks.SelfCheckFailed,
+                       match=r"thresholds have the wrong sign.*\(in theta_r\)\.$"):
+        checks.check_gru_step_backward(one_threshold)
+
+    def one_unsummed(dV, cache):
+        wrong = book_step_backward(dV, cache, "no batch sum")["theta_h"]
+        return {**book_step_backward(dV, cache), "theta_h": wrong}
+    with pytest.raises(checks.SelfCheckFailed,
+                       match=r"not summed over the batch.*\(in theta_h\)\.$"):
+        checks.check_gru_step_backward(one_unsummed)
+
+
+def test_two_mistakes_are_both_named():
+    with pytest.raises(checks.SelfCheckFailed,
+                       match=r"two mistakes: sigma'\(a_z\).*; and sigma'\(a_r\)"):
+        checks.check_gru_step_backward(
+            lambda dV, cache: book_step_backward(dV, cache, "sigma z", "sigma r"))
+    with pytest.raises(checks.SelfCheckFailed,
+                       match=r"two mistakes: the shortcut.*; and .*wrong sign"):
+        checks.check_gru_step_backward(
+            lambda dV, cache: book_step_backward(dV, cache, "theta sign", "shortcut"))
+
+
+def test_three_mistakes_name_the_first_wrong_gradient():
+    with pytest.raises(checks.SelfCheckFailed, match=r'\["theta_h"\]: at index \(\d,\) expected .*'
+                       r"\(also wrong: w_hx, w_hv, theta_z, .*V_prev\)"):
+        checks.check_gru_step_backward(
+            lambda dV, cache: book_step_backward(dV, cache, "sigma z", "sigma r", "tanh field"))
+
+
+def nudged(key, index, by=1e-3):
+    def gru_step_backward(dV, cache):
+        grads = book_step_backward(dV, cache)
+        grads[key] = grads[key].copy()
+        grads[key][index] += by
+        return grads
+    return gru_step_backward
+
+
+def transposed(key):
+    def gru_step_backward(dV, cache):
+        return {**book_step_backward(dV, cache), key: book_step_backward(dV, cache)[key].T}
+    return gru_step_backward
+
+
+@pytest.mark.parametrize("fn, message", [
+    (nudged("w_hv", (1, 2)), r'\["w_hv"\]: at index \(1, 2\) expected -?\d.*difference 1.00e-03'),
+    (nudged("V_prev", (2, 0)), r'\["V_prev"\]: at index \(2, 0\) expected'),
+    (transposed("w_zx"), r'\["w_zx"\] is the transpose .* shape \(4, 2\)'),
+    (transposed("w_rv"), r'\["w_rv"\] is the transpose'),
+    (lambda dV, cache: list(book_step_backward(dV, cache).values()),
+     "expected a dict of gradients"),
+    (lambda dV, cache: {k: g for k, g in book_step_backward(dV, cache).items() if k != "theta_r"},
+     r"the gradients \['theta_r'\] are missing"),
+    (lambda dV, cache: {**book_step_backward(dV, cache), "theta_z": np.zeros((4, 1))},
+     r'\["theta_z"\]: expected shape \(4,\), got \(4, 1\)'),
+    (lambda dV, cache: {**book_step_backward(dV, cache), "w_zx": None}, r'\["w_zx"\] is None'),
+    (lambda dV, cache: {**book_step_backward(dV, cache), "w_zx": "dw"},
+     "expected an array of numbers"),
+    (lambda dV, cache: cache["missing"], "gru_step_backward raised KeyError: 'missing'"),
+    (lambda dV: dV, "raised TypeError"),
+    ("not a function", "gru_step_backward: expected a function"),
+])
+def test_gru_step_backward_explains_what_is_wrong(fn, message):
+    if callable(fn):
+        fn.__name__ = "gru_step_backward"
+    with pytest.raises(checks.SelfCheckFailed, match=message):
+        checks.check_gru_step_backward(fn)
+
+
+def test_a_gru_step_backward_stub_is_reported_as_not_written():
+    def gru_step_backward(dV, cache):
+        raise NotImplementedError()
+    with pytest.raises(checks.SelfCheckFailed, match="gru_step_backward is not written yet"):
+        checks.check_gru_step_backward(gru_step_backward)

@@ -531,6 +531,11 @@ def _student_solutions():
     def gru_step(V_prev, x_t, params):
         return gru.gru_forward(x_t[None], params, V_prev, variant="before")[0][1]
 
+    def gru_step_backward(dV, cache):
+        _, full = gru.gru_forward(cache["x_t"][None], cache["params"], cache["V_prev"])
+        grads = gru.gru_backward(np.stack([np.zeros_like(dV), dV]), full)
+        return {"V_prev": grads["v0"], **{name: grads[name] for name in gru.PARAMS}}
+
     def bptt_step(Delta_next, e_t, b_t, w_vv):
         return (1 - np.tanh(b_t) ** 2) * (e_t + Delta_next @ w_vv)
 
@@ -545,8 +550,8 @@ def _student_solutions():
         total = np.sqrt(sum(np.sum(g ** 2) for g in grads))
         return [g * min(1.0, max_norm / total) for g in grads]
 
-    return {"rnn_step": rnn_step, "gru_step": gru_step, "bptt_step": bptt_step,
-            "backprop_states": backprop_states, "clip_by_norm": clip_by_norm,
+    return {"rnn_step": rnn_step, "gru_step": gru_step, "gru_step_backward": gru_step_backward,
+            "bptt_step": bptt_step, "backprop_states": backprop_states, "clip_by_norm": clip_by_norm,
             "wilson_interval": horizon.wilson_interval}
 
 
