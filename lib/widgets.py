@@ -17,10 +17,9 @@ import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
-from matplotlib.patches import Patch
 
 from . import activations, diagnostics, plots, rnn
-from ._validate import (ArgumentTypeError, activation_name, array_arg, axes_arg, choice, flag_arg,
+from ._validate import (ArgumentTypeError, activation_name, axes_arg, choice, flag_arg,
                         integer_arg, number_arg, positive_int, seed_arg)
 
 __all__ = ["WIDTH", "DPI", "KINDS", "MAX_FRAMES", "COLORS_PER_FRAME", "SEED", "Control", "control", "render_frames",
@@ -40,7 +39,7 @@ MAX_FRAMES = 120
 COLORS_PER_FRAME = 64
 # the seed of the networks the plots and explorers draw (the chapters' own figures pass theirs)
 SEED = 0
-COLOR_LINE, COLOR_TYPICAL, COLOR_MARK = plots.COLORS[0], plots.COLORS[1], plots.COLORS[1]
+COLOR_LINE, COLOR_TYPICAL = plots.COLORS[0], plots.COLORS[1]
 
 
 class Control(NamedTuple):
@@ -583,32 +582,15 @@ def gradient_explorer(lag=300, scales=GRADIENT_SCALES, activations=GRADIENT_ACTI
 
 # --- Chapter 4: a trained GRU's update gates at work
 
-def _bars(t, heights, color, width=0.8):
-    """Bars as one collection: a hundred Rectangles of ``ax.bar`` take most of a frame's time."""
-    from matplotlib.collections import PolyCollection
-
-    left, right = t - width / 2, t + width / 2
-    corners = np.stack([np.stack([left, 0 * t], -1), np.stack([left, heights], -1),
-                        np.stack([right, heights], -1), np.stack([right, 0 * t], -1)], axis=1)
-    return PolyCollection(corners, facecolors=color, edgecolors="none")
-
-
 def gate_explorer(x, z, V, w_ov, start=0, units=None):
-    """The explorer of a trained GRU's gates (``plots.plot_gru_gates``) over the sequences of a
-    batch: the inputs, the update gates of the units the readout weighs most and three of their
-    states, one sequence at a time (starting with ``start``), for each number of units in
-    ``units`` (default 8 and all of them), drawn by ``frame_explorer``.
+    """The explorer of a trained GRU's gates (``plots.plot_gru_gates``, drawn by the same code)
+    over the sequences of a batch: the inputs, 1 - z_i(t) of the units the readout weighs most
+    and the states of the first three, one sequence at a time (starting with ``start``), for each
+    number of units in ``units`` (default 8 and all of them), drawn by ``frame_explorer``.
 
-    Shapes: x (T, B, 2) adding-problem inputs, z (T, B, N), V (T+1, B, N), w_ov (N,).
+    Shapes: x (T, B, 2) adding-problem inputs, z (T, B, N) in [0, 1], V (T+1, B, N), w_ov (N,).
     """
-    sizes = {}
-    x = array_arg("x", x, ("T", "B", "K"), sizes)
-    z = array_arg("z", z, ("T", "B", "N"), sizes)
-    V = array_arg("V", V, ("T+1", "B", "N"), sizes)
-    w_ov = array_arg("w_ov", w_ov, ("N",), sizes)
-    T, B, N = sizes["T"], sizes["B"], sizes["N"]
-    if sizes["K"] != 2:
-        raise ValueError(f"x: expected shape (T, B, 2), the adding problem's inputs, got {x.shape}")
+    x, z, V, w_ov, (T, B, N) = plots._gate_arrays(x, z, V, w_ov)
     if integer_arg("start", start, 0) >= B:
         raise ValueError(f"start: expected a sequence number from 0 to {B - 1}, got {start!r}")
     if units is None:
@@ -619,50 +601,22 @@ def gate_explorer(x, z, V, w_ov, start=0, units=None):
     if not units or not all(isinstance(n, (int, np.integer)) and not isinstance(n, bool) and 1 <= n <= N
                             for n in units):
         raise ValueError(f"units: expected numbers of units from 1 to {N}, got {units}")
-    order = np.argsort(-np.abs(w_ov))
-    shown = order[:3]
-    low, high = V[:, :, shown].min(), V[:, :, shown].max()
-    margin = 0.05 * (high - low) + 1e-9
-    t = np.arange(1, T + 1)
+    order = np.argsort(-np.abs(w_ov), kind="stable")
+    states = V[:, :, order[:plots._SHOWN]]
+    # every frame of one unit count on the same axes: limits over all sequences
+    floors = {n: plots._gate_floor(1 - z[:, :, order[:n]]) for n in units}
 
     def setup(axes, n_units):
-        ax_x, ax_z, ax_v = axes
-        ax_x.set(ylabel="$x_1(t)$", xlim=(0.5, T + 0.5), ylim=(0, 1.35), yticks=[0, 0.5, 1])
-        # in the headroom above the bars, which end at 1
-        ax_x.legend(handles=[Patch(color="0.75", label="numbers"), Patch(color=COLOR_MARK, label="marked numbers")],
-                    loc="upper right", ncols=2)
-        every = 1 if n_units <= 12 else 4
-        ax_z.set(ylabel="unit (by readout weight)", ylim=(n_units - 0.5, -0.5), yticks=range(0, n_units, every),
-                 yticklabels=[str(u) for u in order[:n_units:every]])
-        ax_z.grid(False)
-        from matplotlib.cm import ScalarMappable
-        from matplotlib.colors import Normalize
-        ax_z.figure.colorbar(ScalarMappable(Normalize(0, 1), "viridis"), ax=ax_z, label="update gate $z_i(t)$",
-                             pad=0.01)
-        ax_v.set(xlabel="time step $t$", ylabel="$V_i(t)$", ylim=(low - margin, high + margin))
-        # beside the panel, in the margin that the colour bar above makes: over the lines it would
-        # hide some of them
-        ax_v.legend(handles=[Line2D([], [], color=plots.COLORS[i], label=str(u)) for i, u in enumerate(shown)],
-                    title="unit", loc="center left", bbox_to_anchor=(1.0, 0.5), handlelength=1.2).set_in_layout(False)
+        plots._gate_axes(axes, T, order[:n_units], floors[n_units], (states.min(), states.max()))
 
     def draw(axes, n_units, sequence):
-        ax_x, ax_z, ax_v = axes
-        marks = np.flatnonzero(x[:, sequence, 1]) + 1
-        ax_x.add_collection(_bars(t, x[:, sequence, 0], "0.75"))
-        ax_x.add_collection(_bars(marks, x[marks - 1, sequence, 0], COLOR_MARK))
-        ax_z.imshow(z[:, sequence, order[:n_units]].T, aspect="auto", cmap="viridis", vmin=0, vmax=1,
-                    extent=(0.5, T + 0.5, n_units - 0.5, -0.5), interpolation="nearest")
-        for i, u in enumerate(shown):
-            ax_v.plot(np.arange(T + 1), V[:, sequence, u], color=plots.COLORS[i])
-        for m in marks:
-            ax_v.axvline(m, color=COLOR_MARK, linewidth=1, linestyle="--")
-        numbers = x[marks - 1, sequence, 0]
+        numbers = plots._gate_traces(axes, x, z, V, order[:n_units], sequence, floors[n_units])
         return "target " + " + ".join(f"{n:.2f}" for n in numbers) + f" = {numbers.sum():.2f}"
 
     sequences = control("sequence", range(B), start=start)
     if len(units) > 1:
         controls = [_grid_control("units", "n_units", units, "toggle", "units shown"), sequences]
-        return frame_explorer(controls, draw, setup, colors=128, **plots.GATES_LAYOUT)
+        return frame_explorer(controls, draw, setup, colors=64, **plots.GATES_LAYOUT)
 
     def setup_all(axes):
         setup(axes, units[0])
@@ -670,4 +624,4 @@ def gate_explorer(x, z, V, w_ov, start=0, units=None):
     def draw_all(axes, sequence):
         return draw(axes, units[0], sequence)
 
-    return frame_explorer([sequences], draw_all, setup_all, colors=128, **plots.GATES_LAYOUT)
+    return frame_explorer([sequences], draw_all, setup_all, colors=64, **plots.GATES_LAYOUT)

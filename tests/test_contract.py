@@ -44,7 +44,8 @@ NOT_CALLED = {
     "checks.SelfCheckFailed": "an exception", "claims.ClaimFailed": "an exception",
     "claims.GLUE_PREFIX": "a constant",
     **{f"plots.{name}": "a constant" for name in (
-        "COLORS", "MAX_FIGURE_PX", "BOOK_STYLE", "GATES_LAYOUT")},
+        "COLORS", "NETWORK_COLORS", "NETWORK_LINESTYLES", "MAX_FIGURE_PX", "BOOK_STYLE",
+        "GATES_LAYOUT", "GATE_FLOOR")},
     **{f"widgets.{name}": "a constant" for name in (
         "WIDTH", "DPI", "KINDS", "MAX_FRAMES", "COLORS_PER_FRAME", "SEED", "STRUCTURES", "DYNAMICS_SCALES",
         "DYNAMICS_ACTIVATIONS", "GRADIENT_ACTIVATIONS", "GRADIENT_SCALES", "GRADIENT_LAYOUT")},
@@ -722,6 +723,8 @@ def _calls():
         Call(plots.use_book_style),
         Call(plots.draw_unrolled, T=Int(2), ax=Axes(1)),
         Call(plots.draw_resnet_analogy, axes=Axes(2)),
+        Call(plots.draw_gru_cell, variant=Name("after", gru.VARIANTS), ax=Axes(1)),
+        Call(plots.draw_lstm_cell, ax=Axes(1)),
         Call(plots.plot_gru_gates, x=A("T B 2", value=gate_x), z=A("T B N", positive=True),
              V=A("T+1 B N"), w_ov=A("N"), sequence=Int(1, 0, also=[SIZES["B"]]),
              n_units=Int(3, optional=True, also=[SIZES["N"] + 1]), axes=Axes(3)),

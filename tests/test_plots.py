@@ -1,9 +1,10 @@
 import io
 
+import matplotlib
 import matplotlib.pyplot as plt
 import numpy as np
 import pytest
-from matplotlib.patches import Circle
+from matplotlib.patches import Circle, FancyArrowPatch
 
 from rnnbook import plots
 
@@ -30,6 +31,13 @@ def test_bad_arguments_are_refused_by_name():
         plots.draw_unrolled(T=0)
     with pytest.raises(TypeError, match="^axes:"):
         plots.draw_resnet_analogy(axes="two")
+    with pytest.raises(ValueError, match="^z: expected update gates in"):
+        plots.plot_gru_gates(x, z + 0.6, V, w_ov)
+    with pytest.raises(ValueError, match="^variant:"):
+        plots.draw_gru_cell("cudnn")
+    for draw in (plots.draw_gru_cell, plots.draw_lstm_cell):
+        with pytest.raises(TypeError, match="^ax:"):
+            draw(ax=[plt.figure().add_subplot()])
 
 
 def test_unrolled_diagram_has_one_state_per_time_step():
@@ -57,20 +65,160 @@ def test_resnet_analogy_labels_both_shortcuts():
     plt.close("all")
 
 
-def test_gru_gates_plot_marks_the_sequence_and_sorts_units():
-    import numpy as np
-    x = np.zeros((20, 2, 2))
-    x[:, :, 0] = np.linspace(0, 1, 40).reshape(20, 2)
-    x[[3, 14], 1, 1] = 1.0          # the markers of sequence 1, at t = 4 and t = 15
-    z = np.random.default_rng(0).uniform(size=(20, 2, 5))
-    V = np.zeros((21, 2, 5))
-    w_ov = np.array([0.1, -0.9, 0.3, 0.0, 0.5])
-    ax_x, ax_z, ax_v = plots.plot_gru_gates(x, z, V, w_ov, sequence=1, n_units=3)
-    assert [t.get_text() for t in ax_z.get_yticklabels()] == ["1", "4", "2"]
-    np.testing.assert_array_equal(ax_z.images[0].get_array(), z[:, 1, [1, 4, 2]].T)
-    marks = np.flatnonzero(x[:, 1, 1]) + 1
-    assert [line.get_xdata()[0] for line in ax_v.lines[3:]] == list(marks)
-    assert ax_x.get_title().endswith(f"= {x[marks - 1, 1, 0].sum():.2f}")
+def gate_run(T=20, B=2, N=5):
+    """Adding-problem inputs with markers at t = 4 and 15 in sequence 1, and gates, states and a
+    readout whose order by |w_ov| is 1, 4, 2, 0, 3."""
+    rng = np.random.default_rng(0)
+    x = np.zeros((T, B, 2))
+    x[:, :, 0] = rng.uniform(size=(T, B))
+    x[[3, 14], 1, 1] = 1.0
+    x[[0, 1], 0, 1] = 1.0
+    z = rng.uniform(0.5, 1.0, size=(T, B, N))
+    return x, z, rng.standard_normal((T + 1, B, N)), np.array([0.1, -0.9, 0.3, 0.0, 0.5])
+
+
+def test_gate_lines_are_one_minus_z_of_the_units_the_readout_weighs_most():
+    x, z, V, w_ov = gate_run()
+    ax_x, ax_z, ax_v = plots.plot_gru_gates(x, z, V, w_ov, sequence=1, n_units=4)
+    t = np.arange(1, 21)
+    assert ax_z.get_yscale() == "log"
+    # the three coloured units by readout weight, each in its own colour in both panels
+    gates = {line.get_gid(): line for line in ax_z.lines}
+    states = {line.get_gid(): line for line in ax_v.lines}
+    assert sorted(gates) == ["gate 1", "gate 2", "gate 4"]
+    colors = set()
+    for unit in (1, 4, 2):
+        line = gates[f"gate {unit}"]
+        np.testing.assert_array_equal(line.get_xdata(), t)
+        np.testing.assert_allclose(line.get_ydata(), 1 - z[:, 1, unit])
+        np.testing.assert_array_equal(states[f"state {unit}"].get_ydata(), V[:, 1, unit])
+        assert line.get_color() == states[f"state {unit}"].get_color()
+        colors.add(line.get_color())
+    assert len(colors) == 3 and plots.COLORS[1] not in colors       # not the markers' colour
+    # the fourth unit (0), grey, under the coloured ones
+    (grey,) = ax_z.collections
+    (segment,) = grey.get_segments()
+    np.testing.assert_allclose(segment, np.stack([t, 1 - z[:, 1, 0]], -1))
+    assert grey.get_zorder() < gates["gate 1"].get_zorder()
+    labels = [text.get_text() for text in ax_z.get_legend().get_texts()]
+    assert labels == ["unit 1", "unit 4", "unit 2", "1 more unit"]
+    # the marked steps shaded in the gate and state panels, their numbers in the title
+    for ax in (ax_z, ax_v):
+        spans = [p.get_x() + p.get_width() / 2 for p in ax.patches]
+        assert spans == [4, 15]
+    assert ax_x.get_title() == (f"sequence 1: target {x[3, 1, 0]:.2f} + {x[14, 1, 0]:.2f} = "
+                                f"{x[3, 1, 0] + x[14, 1, 0]:.2f}")
+    plt.close("all")
+
+
+def test_gate_axis_reads_as_z_on_the_right_and_clips_gates_of_one():
+    x, z, V, w_ov = gate_run()
+    z[:, 1, 1] = 1 - 10.0 ** -np.linspace(0.5, 2.5, 20)        # down to 1 - z = 0.003
+    z[5, 1, 4] = 1.0                                          # a gate that rounds to 1
+    _, ax_z, _ = plots.plot_gru_gates(x, z, V, w_ov, sequence=1, n_units=2)
+    assert not ax_z.collections                    # two units: both in colour, none grey
+    # the floor is the decade below the smallest 1 - z that is not 0 ... or GATE_FLOOR
+    assert ax_z.get_ylim() == (plots.GATE_FLOOR, 1.0)
+    line = next(line for line in ax_z.lines if line.get_gid() == "gate 4")
+    assert line.get_ydata()[5] == plots.GATE_FLOOR
+    (right,) = ax_z.child_axes
+    ticks = [t.get_text() for t in right.get_yticklabels()]
+    assert ticks == ["0", "0.9", "0.99", "0.999", "0.9999", "0.99999", "0.999999"]
+    np.testing.assert_allclose(right.get_yticks(), 10.0 ** -np.arange(7))
+    plt.close("all")
+    z[5, 1, 4] = 0.5
+    _, ax_z, _ = plots.plot_gru_gates(x, z, V, w_ov, sequence=1, n_units=2)
+    assert ax_z.get_ylim() == pytest.approx((1e-3, 1.0))
+    plt.close("all")
+
+
+def test_every_network_has_a_colour_of_the_palette_and_a_style_of_its_own():
+    from rnnbook import horizon
+    names = {"rnn", "gru", "lstm", "mingru", "gru-before", "gru-no-update", "gru-bias3",
+             "gru-leaky", "gru-no-reset"}
+    assert set(plots.NETWORK_COLORS) == set(plots.NETWORK_LINESTYLES) == names
+    assert set(horizon.MODELS) <= names
+    assert set(plots.NETWORK_COLORS.values()) <= set(plots.COLORS)
+    styles = {(plots.NETWORK_COLORS[n], plots.NETWORK_LINESTYLES[n]) for n in names}
+    assert len(styles) == len(names)
+    # a colour per architecture: only the GRU's own variants share the GRU's
+    same_as_gru = {n for n in names if plots.NETWORK_COLORS[n] == plots.NETWORK_COLORS["gru"]}
+    assert same_as_gru == {"gru", "gru-before", "gru-bias3"}
+    others = [plots.NETWORK_COLORS[n] for n in names - same_as_gru]
+    assert len(set(others)) == len(others)
+    # the chapters' curves of the GRU and the plain network keep their old colours in Ch. 5
+    assert plots.NETWORK_COLORS["gru"] == plots.COLORS[0]
+    assert plots.NETWORK_COLORS["rnn"] == plots.COLORS[1]
+
+
+def patches_by_gid(ax):
+    return {p.get_gid(): p for p in ax.patches if p.get_gid()}
+
+
+def centre(patch):
+    box = patch.get_path().get_extents(patch.get_patch_transform())
+    return (box.x0 + box.x1) / 2, (box.y0 + box.y1) / 2
+
+
+def test_gru_cell_has_the_gates_the_candidate_and_the_shortcut():
+    ax = plots.draw_gru_cell("before")
+    texts = [t.get_text() for t in ax.texts]
+    for label in ["$V(t-1)$", "$V(t)$", "$x(t)$", "$z(t)$", "$r(t)$", "$h(t)$", "$1-z(t)$",
+                  "$1-$", r"$\mathbf{w}^{(hv)}$", "$g$", "$+$"]:
+        assert label in texts, label
+    assert texts.count(r"$\sigma$") == 2 and texts.count(r"$\times$") == 3
+    assert "9.30a" in ax.get_title()
+    # the shortcut along the top, from V(t-1) to an arrow head at V(t), in the GRU's colour and
+    # more than twice as thick as any other wire
+    shortcut = patches_by_gid(ax)["shortcut"]
+    assert top_line(shortcut) == pytest.approx((1.4, 13.4, 5.2), abs=0.1)
+    assert type(shortcut.get_arrowstyle()).__name__ == "CurveFilledB"          # "-|>"
+    assert all(centre(p)[1] < 5.2 for p in ax.patches if p.get_gid() in {"z", "r", "h", "w_hv"})
+    assert shortcut.get_edgecolor()[:3] == pytest.approx(
+        matplotlib.colors.to_rgb(plots.NETWORK_COLORS["gru"]))
+    others = [p.get_linewidth() for p in ax.patches
+              if isinstance(p, FancyArrowPatch) and p is not shortcut]
+    assert shortcut.get_linewidth() > 2 * max(others)
+    plt.close("all")
+
+
+def top_line(wire):
+    """(left end, right end before the arrow head, height) of a straight horizontal wire."""
+    (x0, y0), (x1, y1) = wire.get_path().vertices[:2]
+    assert y0 == y1
+    return x0, x1, y0
+
+
+def test_the_variant_moves_the_reset_gate_across_w_hv():
+    before, after = (patches_by_gid(plots.draw_gru_cell(v)) for v in ("before", "after"))
+    # r multiplies V(t-1) on its way to w^(hv) (9.30c), or w^(hv) V(t-1) - theta^(hv) (torch)
+    assert centre(before["reset"])[0] < centre(before["w_hv"])[0]
+    assert centre(after["reset"])[0] > centre(after["w_hv"])[0]
+    texts = [[t.get_text() for t in ax.texts] for ax in plt.gcf().axes]
+    assert any("theta^{(hv)}" in t for t in texts[0])
+    assert "torch.nn.GRU" in plt.gcf().axes[0].get_title()
+    plt.close("all")
+    ax = plots.draw_gru_cell("before")
+    assert not any("theta^{(hv)}" in t.get_text() for t in ax.texts)
+    plt.close("all")
+
+
+def test_lstm_cell_puts_its_cell_state_where_the_gru_has_its_shortcut():
+    lstm, gru = plots.draw_lstm_cell(), plots.draw_gru_cell()
+    texts = [t.get_text() for t in lstm.texts]
+    for label in ["$c(t-1)$", "$c(t)$", "$V(t-1)$", "$V(t)$", "$x(t)$", "$f(t)$", "$i(t)$",
+                  "$q(t)$", r"$\tilde{c}(t)$"]:
+        assert label in texts, label
+    assert texts.count(r"$\sigma$") == 3 and texts.count("$g$") == 2
+    # the output gate is q: o and w^(ov) belong to the readout
+    assert not any("o(t)" in t or "(o" in t for t in texts)
+    assert any("(fx)" in t and "(fv)" in t for t in texts)
+    carousel = patches_by_gid(lstm)["carousel"]
+    shortcut = patches_by_gid(gru)["shortcut"]
+    assert top_line(carousel) == top_line(shortcut)
+    assert carousel.get_linewidth() == shortcut.get_linewidth()
+    assert carousel.get_edgecolor()[:3] == pytest.approx(
+        matplotlib.colors.to_rgb(plots.NETWORK_COLORS["lstm"]))
     plt.close("all")
 
 
@@ -87,6 +235,8 @@ def test_drawings_fit_the_text_column():
     for T in (1, 3, 5, 8):
         assert stored_width(plots.draw_unrolled(T=T).figure) <= plots.MAX_FIGURE_PX
     assert stored_width(plots.draw_resnet_analogy()[0].figure) <= plots.MAX_FIGURE_PX
+    for ax in (plots.draw_gru_cell("before"), plots.draw_gru_cell("after"), plots.draw_lstm_cell()):
+        assert stored_width(ax.figure) <= plots.MAX_FIGURE_PX
     rng = np.random.default_rng(0)
     x = np.zeros((100, 1, 2))
     x[:, 0, 0] = rng.uniform(size=100)
