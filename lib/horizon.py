@@ -4,16 +4,16 @@ adding problem within a fixed budget of training steps.
 One *cell* of the experiment is one network of ``MODELS``, one length T and one seed, trained with
 the fixed settings of ``SETUP``; ``GRID`` and ``SEEDS`` list the cells of the full experiment.
 ``run_cell`` runs one cell, ``run_grid`` runs many, ``save_results`` and ``load_results`` write and
-read the results file, ``merge_results`` adds the runs of some networks to it, ``same_result`` compares a rerun of a cell with its stored record within
-measured tolerances, and ``summary`` and ``wilson_interval`` condense the results. From the
-repository root,
+read the results file, ``merge_results`` adds the runs of some networks to it, ``same_result``
+compares a rerun of a cell with its stored record within measured tolerances, and ``summary`` and
+``wilson_interval`` condense the results. From the repository root,
 
     python -m rnnbook.horizon            (options: --jobs 2, --out PATH, --only NAME,NAME)
 
 runs the full grid on one thread per process and writes ``chapters/data/horizon_results.json``,
 the file Chapter 5 plots; with ``--only`` it runs the cells of those networks and merges them into
-the file, whose other records stay as they are. The functions that read and summarise results need numpy only; those
-that train import torch when they are called.
+the file, whose other records stay as they are. The functions that read and summarise results
+need numpy only; those that train import torch when they are called.
 """
 import argparse
 import functools
@@ -70,8 +70,8 @@ SEEDS = (0, 1, 2)
 # and so is its slope z (1 - z). torch adds a bias where the book subtracts a threshold: this is
 # the threshold theta^(z) = +1e4 (a threshold of -1e4 would open the gate, z = 1).
 SHUT = -1.0e4
-# What gru-bias3 adds to torch's update-gate bias, and gru-leaky's fixed bias: z = sigma(3) = 0.95 at
-# first, a memory of -ln 2 / ln 0.95 = 13.5 steps' half-life.
+# What gru-bias3 adds to torch's update-gate bias, and gru-leaky's fixed bias: z = sigma(3) = 0.95
+# at first, a memory of -ln 2 / ln 0.9526 = 14.3 steps' half-life.
 RAISE = 3.0
 
 # How far a rerun of a cell may differ from the stored record and still give the same result.
@@ -341,11 +341,17 @@ def load_results(path=RESULTS, url=RESULTS_URL):
     without the book's folders), ``data/horizon_results.json`` in the working folder is read if it
     is there (a chapter's folder that carries its data: the student edition, tools/scripts/colab_check.py);
     otherwise the file is fetched from ``url``, the one in the book's repository (Colab)."""
+    return _read_results(path, RESULTS, url)
+
+
+def _read_results(path, default, url):
+    """``load_results`` for a file whose place in the book is ``default`` (``rnnbook.shortcut``
+    reads its own file so)."""
     path = _path_arg("path", path)
     if not isinstance(url, str) or "://" not in url:
         raise ArgumentTypeError(f"url: expected an address such as https://..., got {url!r}")
-    local = pathlib.Path("data") / RESULTS.name
-    if not path.exists() and path == RESULTS and local.exists():
+    local = pathlib.Path("data") / default.name
+    if not path.exists() and path == default and local.exists():
         path = local
     if path.exists():
         return json.loads(path.read_text())
