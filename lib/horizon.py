@@ -47,7 +47,7 @@ MODELS = {
     "gru-before": "GRU, reset before product",
     "gru-no-update": "GRU without update gate",
     "gru-bias3": "GRU, update-gate bias +3",
-    "gru-leaky": "GRU, update gate fixed at 0.95",
+    "gru-leaky": "GRU, fixed update gate",
     "gru-no-reset": "GRU without reset gate",
 }
 
