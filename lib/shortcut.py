@@ -21,7 +21,9 @@ reads it, ``compare`` checks a live rerun against it. Measurements are numpy flo
 reads. Importing this module imports torch.
 """
 import argparse
+import json
 import math
+import re
 import sys
 import time
 
@@ -252,7 +254,7 @@ def main(argv=None):
                              or not all(isinstance(a, str) for a in argv)):
         raise ArgumentTypeError(f"argv: expected a list of str, got {argv!r}")
     args = parser.parse_args(argv)
-    jobs = positive_int("jobs", args.jobs)
+    jobs, out = positive_int("jobs", args.jobs), horizon._path_arg("out", args.out)
     todo = horizon.cells(GRID)
     print(f"{len(todo)} runs with snapshots, {jobs} process(es)", flush=True)
     start = time.perf_counter()
@@ -271,8 +273,18 @@ def main(argv=None):
                "grid": {name: list(lengths) for name, lengths in GRID.items()},
                "seeds": list(horizon.SEEDS), "jobs": jobs, "environment": horizon._environment(),
                "wall_seconds": round(time.perf_counter() - start, 1), "runs": runs}
-    horizon.save_results(results, args.out)
-    print(f"wrote {args.out}; wall time {results['wall_seconds']:.0f} s", flush=True)
+    _save(results, out)
+    print(f"wrote {out}; wall time {results['wall_seconds']:.0f} s", flush=True)
+
+
+def _save(results, path):
+    """``horizon.save_results``'s JSON with each list of numbers on one line: a snapshot's arrays
+    stay readable in a diff, and the file is much shorter."""
+    text = json.dumps(results, indent=1) + "\n"
+    text = re.sub(r"\[\s+([^\[\]{}\"]*?)\s+\]",
+                  lambda m: "[" + " ".join(m.group(1).split()) + "]", text)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text)
 
 
 def _report(r):

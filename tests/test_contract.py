@@ -911,6 +911,7 @@ def test_what_trains_is_listed_and_not_fuzzed(name):
     (lambda: shortcut.run("gru", 10, seed=0, steps=0), "steps"),
     (lambda: shortcut.main(["--jobs", "0"]), "jobs"),
     (lambda: shortcut.main("--jobs 2"), "argv"),
+    (lambda: shortcut.main(["--out", ""]), "out"),
 ])
 def test_what_trains_refuses_a_bad_argument_before_training(call, message, monkeypatch):
     def no_training(*args, **kwargs):
