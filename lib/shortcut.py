@@ -32,7 +32,7 @@ import torch
 
 from . import diagnostics, gru, horizon, rnn, tasks, torchnn, train
 from ._validate import (ArgumentTypeError, array_arg, cache_arg, choice, dict_arg, entry,
-                        positive_int, seed_arg, sizes_of)
+                        positive_int, seed_arg)
 
 __all__ = ["NETWORKS", "GRID", "PROBE_SEED", "DIGITS", "PROFILE_DECADES", "HALF_LIFE_FACTOR",
            "RESULTS", "RESULTS_URL", "update_gate_errors", "snapshot", "run", "compare",
