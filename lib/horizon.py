@@ -4,15 +4,16 @@ adding problem within a fixed budget of training steps.
 One *cell* of the experiment is one network of ``MODELS``, one length T and one seed, trained with
 the fixed settings of ``SETUP``; ``GRID`` and ``SEEDS`` list the cells of the full experiment.
 ``run_cell`` runs one cell, ``run_grid`` runs many, ``save_results`` and ``load_results`` write and
-read the results file, ``same_result`` compares a rerun of a cell with its stored record within
-measured tolerances, and ``summary`` and ``wilson_interval`` condense the results. From the
-repository root,
+read the results file, ``merge_results`` adds the runs of some networks to it, ``same_result``
+compares a rerun of a cell with its stored record within measured tolerances, and ``summary`` and
+``wilson_interval`` condense the results. From the repository root,
 
-    python -m rnnbook.horizon            (options: --jobs 2, --out PATH)
+    python -m rnnbook.horizon            (options: --jobs 2, --out PATH, --only NAME,NAME)
 
 runs the full grid on one thread per process and writes ``chapters/data/horizon_results.json``,
-the file Chapter 5 plots. The functions that read and summarise results need numpy only; those
-that train import torch when they are called.
+the file Chapter 5 plots; with ``--only`` it runs the cells of those networks and merges them into
+the file, whose other records stay as they are. The functions that read and summarise results
+need numpy only; those that train import torch when they are called.
 """
 import argparse
 import functools
@@ -30,10 +31,10 @@ from . import tasks
 from ._validate import (ArgumentTypeError, array_arg, callable_arg, choice, dict_arg, entry,
                         integer_arg, number_arg, positive_int, positive_number, seed_arg)
 
-__all__ = ["SETUP", "MODELS", "GRID", "SEEDS", "SHUT", "STEPS_MEASURED", "GAP_MEASURED",
+__all__ = ["SETUP", "MODELS", "GRID", "SEEDS", "SHUT", "RAISE", "STEPS_MEASURED", "GAP_MEASURED",
            "STEP_TOLERANCE", "CURVE_SHIFT", "CURVE_FACTOR", "RESULTS", "RESULTS_URL", "make_model",
            "run_cell", "cells", "run_grid", "curve_gap", "compare_runs", "same_result", "find_run",
-           "summary", "wilson_interval", "save_results", "load_results", "main"]
+           "summary", "wilson_interval", "save_results", "load_results", "merge_results", "main"]
 
 # Fixed before any run: the settings of Chapters 3 and 4, and a budget of 1000 steps of 64 sequences.
 SETUP = {"K": 2, "N": 32, "M": 1, "B": 64, "lr": 0.01, "clip": 1.0, "steps": 1000,
@@ -45,15 +46,23 @@ MODELS = {
     "lstm": "LSTM",
     "gru-before": "GRU, reset before product",
     "gru-no-update": "GRU without update gate",
+    "gru-bias3": "GRU, update-gate bias +3",
+    "gru-leaky": "GRU, fixed update gate",
+    "gru-no-reset": "GRU without reset gate",
 }
 
-# The three networks on every length; the two GRU variants where they answer a question.
+# The three networks on every length; the GRU's variants and ablations where they answer a question
+# (those of Chapter 4's shortcut, from gru-bias3 on, at the lengths where the plain GRU's gates must
+# learn to close first).
 GRID = {
     "rnn": (10, 20, 40, 100, 200),
     "gru": (10, 20, 40, 100, 200),
     "lstm": (10, 20, 40, 100, 200),
     "gru-before": (40, 100),
     "gru-no-update": (10, 20, 40, 100),
+    "gru-bias3": (100, 200),
+    "gru-leaky": (100, 200),
+    "gru-no-reset": (100, 200),
 }
 SEEDS = (0, 1, 2)
 
@@ -61,6 +70,9 @@ SEEDS = (0, 1, 2)
 # and so is its slope z (1 - z). torch adds a bias where the book subtracts a threshold: this is
 # the threshold theta^(z) = +1e4 (a threshold of -1e4 would open the gate, z = 1).
 SHUT = -1.0e4
+# What gru-bias3 adds to torch's update-gate bias, and gru-leaky's fixed bias: z = sigma(3) = 0.95
+# at first, a memory of -ln 2 / ln 0.9526 = 14.3 steps' half-life.
+RAISE = 3.0
 
 # How far a rerun of a cell may differ from the stored record and still give the same result.
 # Training amplifies rounding: the same seed on another CPU, or on another floating-point code
@@ -89,6 +101,14 @@ def make_model(name, *, seed):
     "gru-no-update" is the "gru" of the same seed with torch's update-gate
     bias at ``SHUT`` (the book's threshold at -SHUT = +1e4): z = 0, so
     V(t) = h(t) at every step, and no gradient reaches the gate.
+    "gru-no-reset" likewise has the reset gate's bias at -SHUT: r = 1.
+    "gru-bias3" is the "gru" of the same seed with the update gate's bias
+    raised by ``RAISE``, z = sigma(3) = 0.95 at first (the chrono
+    initialisation of Tallec & Ollivier 2018 is the principled version).
+    "gru-leaky" is that shortcut without gating: the update gate's weights
+    zero and its bias ``RAISE``, none of them trained (hooks zero their
+    gradients, so Adam never moves them): V(t) = 0.05 h(t) + 0.95 V(t-1),
+    a leaky integrator of the candidate.
     """
     import torch
 
@@ -99,12 +119,31 @@ def make_model(name, *, seed):
     if name == "gru-before":
         gru = train.BookGRU(K, N, "before", seed=seed)
         return train.SequenceModel(gru, N, M, seed=seed)
-    model = train.make_model(name.removesuffix("-no-update"), K, N, M,
-                             seed=seed)
-    if name == "gru-no-update":
-        with torch.no_grad():
-            model.recurrent.bias_ih_l0[torchnn.gate_rows("z", N)] = SHUT
+    model = train.make_model(name.split("-")[0], K, N, M, seed=seed)
+    cell, z = model.recurrent, torchnn.gate_rows("z", N)
+    with torch.no_grad():
+        if name == "gru-no-update":
+            cell.bias_ih_l0[z] = SHUT
+        elif name == "gru-no-reset":
+            cell.bias_ih_l0[torchnn.gate_rows("r", N)] = -SHUT
+        elif name == "gru-bias3":
+            cell.bias_ih_l0[z] += RAISE
+        elif name == "gru-leaky":
+            for weights in (cell.weight_ih_l0, cell.weight_hh_l0, cell.bias_hh_l0):
+                weights[z] = 0.0
+            cell.bias_ih_l0[z] = RAISE
+    if name == "gru-leaky":
+        for weights in (cell.weight_ih_l0, cell.weight_hh_l0, cell.bias_ih_l0, cell.bias_hh_l0):
+            weights.register_hook(functools.partial(_without_rows, z))
     return model
+
+
+def _without_rows(rows, grad):
+    """The gradient with ``rows`` zero: Adam's moments of those entries stay zero, and so do
+    their steps."""
+    grad = grad.clone()
+    grad[rows] = 0.0
+    return grad
 
 
 def run_cell(name, T, *, seed, steps=None):
@@ -120,10 +159,17 @@ def run_cell(name, T, *, seed, steps=None):
     learning curve eval_step / eval_loss, and seconds (wall time, the one
     entry that varies).
     """
-    from . import train
     choice("name", name, MODELS)
     T, seed = positive_int("T", T), seed_arg("seed", seed)
     steps = SETUP["steps"] if steps is None else positive_int("steps", steps)
+    return _train_cell(name, T, seed, steps)[0]
+
+
+def _train_cell(name, T, seed, steps, callback=None):
+    """The training of ``run_cell`` (arguments checked), with ``train.train``'s ``callback``:
+    returns the record, the trained model and the history. ``rnnbook.shortcut`` measures the
+    same runs through the callback."""
+    from . import train
     model = make_model(name, seed=seed)
     task = functools.partial(tasks.adding_problem, T=T, B=SETUP["B"])
     start = time.perf_counter()
@@ -131,14 +177,16 @@ def run_cell(name, T, *, seed, steps=None):
                           clip=SETUP["clip"],
                           target_loss=SETUP["target_loss"], seed=seed,
                           eval_every=SETUP["eval_every"],
-                          eval_batches=SETUP["eval_batches"], progress=False)
-    return {"model": name, "T": T, "seed": seed, "budget": steps,
-            "solved": history["stopped"] == "target_loss",
-            "steps": history["eval_step"][-1],
-            "test_mse": history["eval_loss"][-1],
-            "eval_step": history["eval_step"],
-            "eval_loss": history["eval_loss"],
-            "seconds": round(time.perf_counter() - start, 2)}
+                          eval_batches=SETUP["eval_batches"], progress=False,
+                          callback=callback)
+    record = {"model": name, "T": T, "seed": seed, "budget": steps,
+              "solved": history["stopped"] == "target_loss",
+              "steps": history["eval_step"][-1],
+              "test_mse": history["eval_loss"][-1],
+              "eval_step": history["eval_step"],
+              "eval_loss": history["eval_loss"],
+              "seconds": round(time.perf_counter() - start, 2)}
+    return record, model, history
 
 
 def cells(grid=None, seeds=None):
@@ -173,13 +221,15 @@ def run_grid(grid=None, seeds=None, jobs=1, report=None):
             for future in concurrent.futures.as_completed(futures):
                 _reported(future.result(), report)
             runs = [future.result() for future in futures]
-    import torch
     return {"setup": dict(SETUP), "grid": {name: list(lengths) for name, lengths in grid.items()},
-            "seeds": list(seeds), "jobs": jobs,
-            "environment": {"python": platform.python_version(), "torch": torch.__version__,
-                            "numpy": np.__version__, "machine": platform.machine(),
-                            "threads per process": 1},
+            "seeds": list(seeds), "jobs": jobs, "environment": _environment(),
             "wall_seconds": round(time.perf_counter() - start, 1), "runs": runs}
+
+
+def _environment():
+    import torch
+    return {"python": platform.python_version(), "torch": torch.__version__,
+            "numpy": np.__version__, "machine": platform.machine(), "threads per process": 1}
 
 
 def curve_gap(record, stored, shift=None):
@@ -291,16 +341,50 @@ def load_results(path=RESULTS, url=RESULTS_URL):
     without the book's folders), ``data/horizon_results.json`` in the working folder is read if it
     is there (a chapter's folder that carries its data: the student edition, tools/scripts/colab_check.py);
     otherwise the file is fetched from ``url``, the one in the book's repository (Colab)."""
+    return _read_results(path, RESULTS, url)
+
+
+def _read_results(path, default, url):
+    """``load_results`` for a file whose place in the book is ``default`` (``rnnbook.shortcut``
+    reads its own file so)."""
     path = _path_arg("path", path)
     if not isinstance(url, str) or "://" not in url:
         raise ArgumentTypeError(f"url: expected an address such as https://..., got {url!r}")
-    local = pathlib.Path("data") / RESULTS.name
-    if not path.exists() and path == RESULTS and local.exists():
+    local = pathlib.Path("data") / default.name
+    if not path.exists() and path == default and local.exists():
         path = local
     if path.exists():
         return json.loads(path.read_text())
     with urllib.request.urlopen(url) as response:
         return json.loads(response.read().decode())
+
+
+def merge_results(results, update):
+    """The results of ``run_grid`` with the networks of ``update`` (results of ``run_grid`` for
+    some networks) added, or replaced where ``results`` has them: the other records are kept as
+    they are, the runs stay in the order of ``cells`` (the networks of ``results`` first, then
+    the new ones) and the wall time is the sum of both. Both must come from the same SETUP, seeds,
+    environment and number of processes, which the file states once for all its runs."""
+    results, update = _results_arg("results", results), _results_arg("update", update)
+    for key in ("setup", "seeds", "environment", "jobs"):
+        if key not in results or key not in update:
+            raise ValueError(f"{'update' if key in results else 'results'}: expected the results "
+                             f"of run_grid, with {key!r}")
+        if update[key] != results[key]:
+            raise ValueError(f"update: its {key} {update[key]!r} differs from the results' "
+                             f"{results[key]!r}; one file states one {key} for all its runs")
+    grid = {**results["grid"], **update["grid"]}
+    runs = {(r["model"], r["T"], r["seed"]): r for r in results["runs"]
+            if r["model"] not in update["grid"]}
+    runs.update({(r["model"], r["T"], r["seed"]): r for r in update["runs"]})
+    order = [(name, T, seed) for name, lengths in grid.items() for T in lengths
+             for seed in results["seeds"]]
+    missing = [cell for cell in order if cell not in runs]
+    if missing or len(runs) != len(order):
+        raise ValueError(f"update: its runs do not fill the grid: missing {missing}, "
+                         f"{len(runs)} runs for {len(order)} cells")
+    return {**results, "grid": grid, "wall_seconds": round(
+        results["wall_seconds"] + update["wall_seconds"], 1), "runs": [runs[c] for c in order]}
 
 
 def _path_arg(name, value):
@@ -386,19 +470,36 @@ def main(argv=None):
     parser = argparse.ArgumentParser(prog="python -m rnnbook.horizon", description=__doc__.split("\n\n")[0])
     parser.add_argument("--jobs", type=int, default=1, help="processes, one thread each (default 1)")
     parser.add_argument("--out", default=str(RESULTS), help=f"results file (default {RESULTS})")
+    parser.add_argument("--only", help="networks, comma-separated: run only their cells and merge "
+                                       "them into the results file --out, keeping its other runs")
     if argv is not None and (not isinstance(argv, (list, tuple))
                              or not all(isinstance(a, str) for a in argv)):
         raise ArgumentTypeError(f"argv: expected a list of str, got {argv!r}")
     args = parser.parse_args(argv)
     positive_int("jobs", args.jobs)     # before the first cell trains
-    print(f"{len(cells())} cells, budget {SETUP['steps']} steps, {args.jobs} process(es)", flush=True)
+    grid, stored = None, None
+    if args.only is not None:
+        grid = {choice("only", name, MODELS): GRID[name] for name in args.only.split(",")}
+        if not pathlib.Path(args.out).exists():
+            raise ValueError(f"only: merges into the results file --out, but {args.out} does "
+                             "not exist")
+        stored = _results_arg("out", load_results(args.out))
+        now = {"jobs": args.jobs, "environment": _environment(), "setup": SETUP}
+        for key, value in now.items():      # what merge_results needs, before any training
+            if stored.get(key) != value:
+                raise ValueError(f"only: {args.out} was made with {key} {stored.get(key)!r}, "
+                                 f"this run has {value!r}; merge only what the same setting ran")
+    print(f"{len(cells(grid))} cells, budget {SETUP['steps']} steps, {args.jobs} process(es)",
+          flush=True)
 
     def report(r):
         outcome = f"solved after {r['steps']:4d} steps" if r["solved"] else "not solved"
         print(f"{r['model']:14s} T = {r['T']:3d}  seed {r['seed']}  {outcome:24s}"
               f"  held-out MSE {r['test_mse']:.4f}  {r['seconds']:6.1f} s", flush=True)
 
-    results = run_grid(jobs=args.jobs, report=report)
+    results = run_grid(grid, jobs=args.jobs, report=report)
+    if stored is not None:
+        results = merge_results(stored, results)
     save_results(results, args.out)
     print(f"wrote {args.out}; wall time {results['wall_seconds']:.0f} s", flush=True)
 

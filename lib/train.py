@@ -94,7 +94,7 @@ def make_model(cell, K, N, M, *, seed, every_step=False):
 
 
 def train(model, task, steps, *, seed, lr=1e-3, clip=None, target_loss=None, device="cpu",
-          eval_every=None, eval_batches=4, progress=None):
+          eval_every=None, eval_batches=4, progress=None, callback=None):
     """Train ``model`` with Adam on the mean squared error, one fresh batch per step.
 
     ``task(seed=...)`` returns a batch ``(x, y)`` of numpy arrays, e.g.
@@ -103,12 +103,16 @@ def train(model, task, steps, *, seed, lr=1e-3, clip=None, target_loss=None, dev
     run is reproducible. With ``clip``, gradients whose norm exceeds it are rescaled to norm
     ``clip`` (Pascanu et al. 2013). Training stops early once the evaluation loss reaches
     ``target_loss``, or when a loss is not finite. ``progress``: show a progress bar (None: only
-    in an interactive terminal, so that notebook outputs stay clean).
+    in an interactive terminal, so that notebook outputs stay clean). ``callback(step, model)``,
+    if given, is called at every evaluation, once its loss is recorded (at step 0 and at the last
+    evaluation too), to measure the model while it learns; it must leave the model and torch's
+    random state as they are, so that the run does not change.
 
     Returns the history, a dict of lists: ``step``, ``loss`` (the training loss of each step),
     ``grad_norm`` (the gradient norm before clipping), ``eval_step`` and ``eval_loss`` (every
     ``eval_every`` steps, starting before the first step), and ``stopped``: "steps", "target_loss"
-    or "non-finite loss".
+    or "non-finite loss"; with a ``callback``, also ``callback``: what it returned at each
+    evaluation, aligned with ``eval_step``.
     """
     model, task = _module_arg("model", model), callable_arg("task", task)
     steps = positive_int("steps", steps)
@@ -118,6 +122,8 @@ def train(model, task, steps, *, seed, lr=1e-3, clip=None, target_loss=None, dev
     target_loss = positive_number("target_loss", target_loss, none=True)
     seed, eval_batches = seed_arg("seed", seed), positive_int("eval_batches", eval_batches)
     show = sys.stderr.isatty() if progress is None else flag_arg("progress", progress)
+    if callback is not None:
+        callable_arg("callback", callback)
     device = _device(device)
     model.to(device)
     seeds = np.random.default_rng(seed).integers(2**63, size=steps + eval_batches)
@@ -126,11 +132,15 @@ def train(model, task, steps, *, seed, lr=1e-3, clip=None, target_loss=None, dev
                       for a in zip(*(task(seed=int(s)) for s in seeds[steps:])))
     optimiser = torch.optim.Adam(model.parameters(), lr=lr)
     history = {"step": [], "loss": [], "grad_norm": [], "eval_step": [], "eval_loss": [], "stopped": "steps"}
+    if callback is not None:
+        history["callback"] = []
     bar = _progress_bar(steps) if show else None
     for step in range(steps + 1):
         if step % eval_every == 0 or step == steps:
             history["eval_step"].append(step)
             history["eval_loss"].append(_evaluate(model, x_eval, y_eval))
+            if callback is not None:
+                history["callback"].append(callback(step, model))
             if target_loss is not None and history["eval_loss"][-1] <= target_loss:
                 history["stopped"] = "target_loss"
                 break

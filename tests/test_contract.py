@@ -1,5 +1,5 @@
-"""The error contract, fuzzed: every public function of the library (but the three of horizon that
-train: TRAINS), given one bad argument at a time, raises ValueError or TypeError, and the message
+"""The error contract, fuzzed: every public function of the library (but those of horizon and
+shortcut that train: TRAINS), given one bad argument at a time, raises ValueError or TypeError, and the message
 names that argument. The drawing functions of plots and widgets draw on small figures of their own
 (matplotlib's Figure, no pyplot state) and small grids; the book's style is undone after the module.
 
@@ -29,10 +29,10 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
 from rnnbook import (activations, bptt, bridge, checks, claims, diagnostics, gradcheck, gru,
-                     horizon, plots, reference, rnn, rtrl, tasks, torchnn, train, widgets)
+                     horizon, plots, reference, rnn, rtrl, shortcut, tasks, torchnn, train, widgets)
 
 MODULES = (activations, rnn, bptt, rtrl, gru, tasks, diagnostics, gradcheck, train, reference,
-           torchnn, bridge, horizon, checks, claims, plots, widgets)
+           torchnn, bridge, horizon, shortcut, checks, claims, plots, widgets)
 SIZES = {"T": 3, "B": 2, "N": 5, "K": 6, "M": 7, "P": 8, "L": 9, "R": 10, "C": 11}
 # what the fuzz does not call, and why
 NOT_CALLED = {
@@ -51,14 +51,19 @@ NOT_CALLED = {
         "DYNAMICS_ACTIVATIONS", "GRADIENT_ACTIVATIONS", "GRADIENT_SCALES", "GRADIENT_LAYOUT")},
     "widgets.Control": "the record that control returns",
     **{f"horizon.{name}": "a constant" for name in (
-        "SETUP", "MODELS", "GRID", "SEEDS", "SHUT", "STEPS_MEASURED", "GAP_MEASURED",
+        "SETUP", "MODELS", "GRID", "SEEDS", "SHUT", "RAISE", "STEPS_MEASURED", "GAP_MEASURED",
         "STEP_TOLERANCE", "CURVE_SHIFT", "CURVE_FACTOR", "RESULTS", "RESULTS_URL")},
+    **{f"shortcut.{name}": "a constant" for name in (
+        "NETWORKS", "GRID", "PROBE_SEED", "DIGITS", "PROFILE_DECADES", "HALF_LIFE_FACTOR", "RESULTS",
+        "RESULTS_URL")},
 }
 # public functions that train networks (minutes): tests/test_horizon.py and test_one_cell_... below
 # check that their bad arguments are refused before any training starts
 TRAINS = {"horizon.run_cell": "trains one network for up to 1000 steps",
           "horizon.run_grid": "trains every cell of the grid",
-          "horizon.main": "runs the full grid from the command line"}
+          "horizon.main": "runs the full grid from the command line",
+          "shortcut.run": "trains one network for up to 1000 steps, measuring it",
+          "shortcut.main": "trains six networks from the command line"}
 FUZZ = settings(max_examples=30, deadline=None, derandomize=True, database=None,
                 suppress_health_check=list(HealthCheck))
 _rng = np.random.default_rng(0)
@@ -578,6 +583,12 @@ def _calls():
     record = {"model": "gru", "T": 10, "seed": 0, "budget": 1000, "solved": True, "steps": 75,
               "test_mse": 0.009, "eval_step": [0, 25, 50, 75], "eval_loss": [0.2, 0.1, 0.05, 0.009]}
     results = {"grid": {"gru": [10]}, "runs": [record]}
+    ran = {"setup": dict(horizon.SETUP), "seeds": [0], "jobs": 1, "environment": {"torch": "2"},
+           "wall_seconds": 1.0}
+    measured = dict(record, snapshots=[{"lag_profile": [1.0, 0.5, 0.25, 0.125]}] * 4)
+    shortcut_file = pathlib.Path(tempfile.mkdtemp(prefix="rnnbook-contract-")) / "results.json"
+    horizon.save_results({"grid": {"gru": [10]}, "runs": [measured]}, shortcut_file)
+    adding_net = train.make_model(cell="gru", K=2, N=SIZES["N"], M=1, seed=0)
     results_file = pathlib.Path(tempfile.mkdtemp(prefix="rnnbook-contract-")) / "results.json"
     horizon.save_results(results, results_file)
     module_gru = torch.nn.GRU(SIZES["K"], SIZES["N"])
@@ -783,6 +794,19 @@ def _calls():
              results=Sampled(results, [None, "x", [1], {"a": object()}, {"a": {1, 2}}]),
              path=PathKind(results_file)),
         Call(horizon.load_results, path=PathKind(results_file), url=Url(horizon.RESULTS_URL)),
+        Call(horizon.merge_results, results=Results({**ran, **results}),
+             update=Results({**ran, "grid": {"rnn": [10]}, "runs": [dict(record, model="rnn")]})),
+        # shortcut (not run, main: see TRAINS)
+        Call(shortcut.update_gate_errors, dV=A("T+1 B N"), cache=Layout(
+            gru_caches["after"], {"V": "T+1 B N", "z": "T B N", "h": "T B N"}, cache=True)),
+        Call(shortcut.snapshot, model=Thing(adding_net),
+             x=Sampled(adding_x, [None, "x", adding_x[..., :1], adding_x[None], 2 * adding_x,
+                                  np.full_like(adding_x, np.nan), adding_x * 0]),
+             y=Sampled(adding_y, [None, "y", adding_y[:1], adding_y[:, [0, 0]], adding_y[:, 0],
+                                  np.full_like(adding_y, np.inf)])),
+        Call(shortcut.compare, record=Record(measured, cell=True),
+             stored=Record(measured, cell=True)),
+        Call(shortcut.load_results, path=PathKind(shortcut_file), url=Url(shortcut.RESULTS_URL)),
         # train
         Call(train.SequenceModel, recurrent=Thing(torch.nn.RNN(2, 3)), N=Int(3), M=Int(1),
              seed=Seed(0, optional=True), every_step=Flag(False)),
@@ -873,7 +897,8 @@ def test_every_public_name_is_listed_and_fuzzed(module):
 @pytest.mark.parametrize("name", sorted(TRAINS))
 def test_what_trains_is_listed_and_not_fuzzed(name):
     module, function = name.split(".")
-    assert inspect.isfunction(getattr(horizon, function)) and name not in {c.name for c in CALLS}
+    module = {"horizon": horizon, "shortcut": shortcut}[module]
+    assert inspect.isfunction(getattr(module, function)) and name not in {c.name for c in CALLS}
 
 
 @pytest.mark.parametrize("call, message", [
@@ -887,6 +912,14 @@ def test_what_trains_is_listed_and_not_fuzzed(name):
     (lambda: horizon.run_grid(grid={"gru": [10]}, seeds=[0], report="print"), "report"),
     (lambda: horizon.main(["--jobs", "0"]), "jobs"),
     (lambda: horizon.main("--jobs 2"), "argv"),
+    (lambda: horizon.main(["--only", "gru,nope"]), "only"),
+    (lambda: shortcut.run("lstm", 10, seed=0), "name"),
+    (lambda: shortcut.run("gru", 10, seed=-1), "seed"),
+    (lambda: shortcut.run("gru", 1, seed=0), "T"),
+    (lambda: shortcut.run("gru", 10, seed=0, steps=0), "steps"),
+    (lambda: shortcut.main(["--jobs", "0"]), "jobs"),
+    (lambda: shortcut.main("--jobs 2"), "argv"),
+    (lambda: shortcut.main(["--out", ""]), "out"),
 ])
 def test_what_trains_refuses_a_bad_argument_before_training(call, message, monkeypatch):
     def no_training(*args, **kwargs):

@@ -141,7 +141,8 @@ def test_the_gru_without_update_gate_keeps_it_shut_while_training(one_thread):
 
 def test_make_model_builds_each_network_from_its_seed():
     kinds = {"rnn": torch.nn.RNN, "gru": torch.nn.GRU, "lstm": torch.nn.LSTM,
-             "gru-before": train.BookGRU, "gru-no-update": torch.nn.GRU}
+             "gru-before": train.BookGRU, "gru-no-update": torch.nn.GRU,
+             "gru-bias3": torch.nn.GRU, "gru-leaky": torch.nn.GRU, "gru-no-reset": torch.nn.GRU}
     assert set(kinds) == set(horizon.MODELS) == set(horizon.GRID)
     x = torch.rand(5, 2, horizon.SETUP["K"])
     for name, kind in kinds.items():
@@ -170,3 +171,110 @@ def test_results_beside_a_chapter_are_read_without_the_network(tmp_path, monkeyp
         raise AssertionError("the network was used")
     monkeypatch.setattr(horizon.urllib.request, "urlopen", offline)
     assert horizon.load_results(horizon.RESULTS) == {"runs": []}
+
+
+def _trained(name, steps=5):
+    """The network ``name`` of seed 0, its weights before, and after a few steps of training."""
+    model = horizon.make_model(name, seed=0)
+    start = {k: v.detach().clone() for k, v in model.recurrent.named_parameters()}
+    train.train(model, lambda seed: tasks.adding_problem(6, 8, seed=seed), steps=steps, seed=0,
+                lr=0.1)
+    return model, start, dict(model.recurrent.named_parameters())
+
+
+def _gates(model):
+    x, _ = tasks.adding_problem(T=7, B=3, seed=1)
+    return gru.gru_forward(x, torchnn.gru_params_from_torch(model.recurrent), variant="after")[1]
+
+
+def test_the_leaky_gru_keeps_its_update_gate_fixed_while_training(one_thread):
+    model, start, now = _trained("gru-leaky")
+    z = torchnn.gate_rows("z", horizon.SETUP["N"])
+    for name, value in start.items():
+        assert torch.equal(now[name][z], value[z]), name       # frozen: Adam never moved them
+        assert not torch.equal(now[name], value), name          # the other gates' rows learned
+    assert torch.count_nonzero(now["weight_ih_l0"][z]) == torch.count_nonzero(now["weight_hh_l0"][z]) == 0
+    np.testing.assert_allclose(_gates(model)["z"], 1 / (1 + np.exp(-horizon.RAISE)), rtol=1e-12)
+    # without the hooks the same gradients would move the gate: they are not zero by themselves
+    free = horizon.make_model("gru", seed=0)
+    free.load_state_dict(horizon.make_model("gru-leaky", seed=0).state_dict())    # no hooks
+    x, y = (torch.as_tensor(a, dtype=torch.float32) for a in tasks.adding_problem(6, 8, seed=0))
+    torch.mean((free(x) - y) ** 2).backward()
+    assert torch.count_nonzero(free.recurrent.weight_hh_l0.grad[z]) > 0
+
+
+def test_the_gru_without_reset_gate_has_r_exactly_one(one_thread):
+    model, start, now = _trained("gru-no-reset")
+    r = torchnn.gate_rows("r", horizon.SETUP["N"])
+    for name, value in start.items():
+        assert torch.equal(now[name][r], value[r]), name        # r (1 - r) = 0: no gradient
+    cache = _gates(model)
+    assert np.all(cache["r"] == 1.0) and not np.all(cache["z"] == 1.0)
+
+
+def test_the_raised_bias_is_the_only_difference_from_the_gru():
+    plain, raised = (horizon.make_model(name, seed=0) for name in ("gru", "gru-bias3"))
+    z = torchnn.gate_rows("z", horizon.SETUP["N"])
+    difference = {k: (dict(raised.named_parameters())[k] - v).detach()
+                  for k, v in plain.named_parameters()}
+    assert all(torch.count_nonzero(d) == 0 for k, d in difference.items() if k != "recurrent.bias_ih_l0")
+    step = difference["recurrent.bias_ih_l0"]
+    assert torch.allclose(step[z], torch.full((horizon.SETUP["N"],), horizon.RAISE))
+    assert torch.count_nonzero(step) == horizon.SETUP["N"]
+    assert abs(_gates(raised)["z"].mean() - 0.95) < 0.03
+
+
+def _update(names, lengths=(100,), wall=7.0):
+    """Results of run_grid for ``names``, made up (no training), in STORED's setting."""
+    runs = [dict(horizon.find_run(STORED, "gru", T, s), model=name)
+            for name in names for T in lengths for s in STORED["seeds"]]
+    return {**{k: STORED[k] for k in ("setup", "seeds", "jobs", "environment")},
+            "grid": {name: list(lengths) for name in names}, "wall_seconds": wall, "runs": runs}
+
+
+def test_merging_adds_runs_and_keeps_the_stored_records_as_they_are():
+    merged = horizon.merge_results(STORED, _update(["fresh"]))
+    assert list(merged["grid"])[:-1] == list(STORED["grid"]) and merged["grid"]["fresh"] == [100]
+    assert [json.dumps(r) for r in merged["runs"][:len(STORED["runs"])]] == \
+        [json.dumps(r) for r in STORED["runs"]]
+    assert [(r["model"], r["T"], r["seed"]) for r in merged["runs"]] == \
+        [(n, T, s) for n, lengths in merged["grid"].items() for T in lengths for s in STORED["seeds"]]
+    assert merged["wall_seconds"] == round(STORED["wall_seconds"] + 7.0, 1)
+    # a network already there is replaced, in its place
+    again = horizon.merge_results(merged, _update(["rnn"], lengths=(10, 20)))
+    assert again["grid"]["rnn"] == [10, 20] and list(again["grid"]) == list(merged["grid"])
+    assert [r for r in again["runs"] if r["model"] == "rnn"] == _update(["rnn"], (10, 20))["runs"]
+    assert len(again["runs"]) == len(merged["runs"]) - 9
+
+
+@pytest.mark.parametrize("change, message", [
+    (lambda u: dict(u, setup=dict(u["setup"], lr=0.1)), "update: its setup"),
+    (lambda u: dict(u, jobs=1), "update: its jobs"),
+    (lambda u: dict(u, environment=dict(u["environment"], torch="1.0")), "update: its environment"),
+    (lambda u: dict(u, runs=u["runs"][:-1]), "update: its runs do not fill the grid"),
+    (lambda u: {k: v for k, v in u.items() if k != "seeds"}, "update: expected the results"),
+])
+def test_merging_refuses_runs_of_another_setting(change, message):
+    with pytest.raises(ValueError, match=message):
+        horizon.merge_results(STORED, change(_update(["fresh"])))
+
+
+def test_the_script_merges_only_the_networks_asked_for(tmp_path, monkeypatch):
+    out = tmp_path / "results.json"
+    out.write_text(json.dumps(STORED, indent=1) + "\n")
+    asked = []
+
+    def run_grid(grid=None, seeds=None, jobs=1, report=None):
+        asked.append(grid)
+        return _update(list(grid), lengths=grid["gru-leaky"])
+    monkeypatch.setattr(horizon, "run_grid", run_grid)
+    horizon.main(["--only", "gru-leaky", "--out", str(out), "--jobs", str(STORED["jobs"])])
+    assert asked == [{"gru-leaky": horizon.GRID["gru-leaky"]}]
+    merged = json.loads(out.read_text())
+    assert merged == horizon.merge_results(STORED, _update(["gru-leaky"], horizon.GRID["gru-leaky"]))
+    for argv, message in ((["--only", "gru,transformer"], "only: expected one of"),
+                          (["--only", "gru", "--jobs", "3"], "only: .* was made with jobs 2"),
+                          (["--only", "gru", "--out", str(tmp_path / "none.json")], "does not exist")):
+        with pytest.raises(ValueError, match=message):
+            horizon.main(argv + (["--out", str(out)] if "--out" not in argv else []))
+    assert len(asked) == 1

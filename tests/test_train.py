@@ -83,6 +83,22 @@ def test_early_stop_on_the_target_loss():
     assert history["step"][-1] == history["eval_step"][-1] < 1000
 
 
+def test_the_callback_sees_the_model_at_every_evaluation_and_changes_nothing():
+    def readout(step, model):
+        return step, model.readout.weight.sum().item()
+
+    model, history = run(steps=25, callback=readout)
+    _, plain = run(steps=25)
+    assert {k: v for k, v in history.items() if k != "callback"} == plain and "callback" not in plain
+    assert [c[0] for c in history["callback"]] == history["eval_step"] == [0, 10, 20, 25]
+    # the callback saw the weights of that moment: the readout moves between evaluations
+    weights = [c[1] for c in history["callback"]]
+    assert len(set(weights)) == 4 and weights[-1] == model.readout.weight.sum().item()
+    # an early stop is an evaluation too: its measurement is the last one
+    _, stopped = run(steps=50, target_loss=100.0, callback=lambda step, model: step)
+    assert stopped["callback"] == stopped["eval_step"] == [0]
+
+
 def test_a_non_finite_loss_stops_training():
     def broken(seed):
         x, y = ADDING(seed=seed)
@@ -200,6 +216,7 @@ def test_make_model_rejects_bad_arguments(kwargs, message):
     (lambda m: train.train(m, ADDING, 2, seed=-1), "^seed: expected an integer seed >= 0"),
     (lambda m: train.train(m, ADDING, 2, seed=0, eval_batches=0), "^eval_batches: expected an integer >= 1"),
     (lambda m: train.train(m, ADDING, 2, seed=0, progress="yes"), "^progress: expected True or False"),
+    (lambda m: train.train(m, ADDING, 2, seed=0, callback="print"), "^callback: expected a function"),
 ])
 def test_every_argument_is_checked_before_training(call, message):
     model = train.make_model("rnn", 2, 4, 1, seed=0)
