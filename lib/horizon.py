@@ -165,12 +165,15 @@ def run_cell(name, T, *, seed, steps=None):
     return _train_cell(name, T, seed, steps)[0]
 
 
-def _train_cell(name, T, seed, steps, callback=None):
+def _train_cell(name, T, seed, steps, callback=None, convert=None):
     """The training of ``run_cell`` (arguments checked), with ``train.train``'s ``callback``:
     returns the record, the trained model and the history. ``rnnbook.shortcut`` measures the
-    same runs through the callback."""
+    same runs through the callback; ``convert(model)`` replaces the model before training (the
+    same network, trained another way)."""
     from . import train
     model = make_model(name, seed=seed)
+    if convert is not None:
+        model = convert(model)
     task = functools.partial(tasks.adding_problem, T=T, B=SETUP["B"])
     start = time.perf_counter()
     history = train.train(model, task, steps, lr=SETUP["lr"],

@@ -30,16 +30,19 @@ import time
 import numpy as np
 import torch
 
-from . import diagnostics, gru, horizon, rnn, tasks, torchnn, train
+from . import bridge, diagnostics, gru, horizon, rnn, tasks, torchnn, train
 from ._validate import (ArgumentTypeError, array_arg, cache_arg, choice, dict_arg, entry,
                         positive_int, seed_arg)
 
 __all__ = ["NETWORKS", "GRID", "PROBE_SEED", "DIGITS", "PROFILE_DECADES", "HALF_LIFE_FACTOR",
-           "RESULTS", "RESULTS_URL", "update_gate_errors", "snapshot", "run", "compare",
+           "RESULTS", "RESULTS_URL", "RULES", "update_gate_errors", "snapshot", "run", "book_gru",
+           "compare",
            "load_results", "main"]
 
 # The networks of horizon.MODELS that are a torch.nn.GRU or torch.nn.RNN, which snapshot reads.
 NETWORKS = ("rnn", "gru", "gru-bias3", "gru-leaky", "gru-no-reset", "gru-no-update")
+# Who computes the gradients in ``run``: torch's autograd, or this book's gru.gru_backward.
+RULES = ("torch", "book")
 # What main runs, with horizon.SEEDS: the GRU and the plain network at the length of Chapter 4.
 GRID = {"gru": (100,), "rnn": (100,)}
 # The probe batch: adding_problem(T, B=SETUP["B"], seed=PROBE_SEED), the seed of the batch that
@@ -78,8 +81,8 @@ def update_gate_errors(cache, dV):
 
 
 def snapshot(model, x, y):
-    """Measurements of a ``train.SequenceModel`` around torch.nn.GRU or torch.nn.RNN on a batch of
-    the adding problem: x (T, B, 2), y (B, 1). Returns a dict of floats and lists, rounded to
+    """Measurements of a ``train.SequenceModel`` around torch.nn.GRU, torch.nn.RNN or
+    ``bridge.NumpyGRU`` (either variant) on a batch of the adding problem: x (T, B, 2), y (B, 1). Returns a dict of floats and lists, rounded to
     DIGITS significant digits:
 
     - probe_mse: the mean squared error on the batch, H = mean over sequences of (O - y)^2;
@@ -104,10 +107,10 @@ def snapshot(model, x, y):
     T, B = x.shape[:2]
     w_ov = model.readout.weight.detach().double().numpy()      # (1, N)
     theta_o = -model.readout.bias.detach().double().numpy()
-    gated = isinstance(model.recurrent, torch.nn.GRU)
+    gated = not isinstance(model.recurrent, torch.nn.RNN)
     if gated:
-        params = torchnn.gru_params_from_torch(model.recurrent)
-        V, cache = gru.gru_forward(x, params, variant="after")
+        params, variant = _gru_weights(model.recurrent)
+        V, cache = gru.gru_forward(x, params, variant=variant)
         dV = np.zeros_like(V)
         dV[-1] = w_ov
         dO_dV = gru.gru_backward(dV, cache)["V"]
@@ -135,14 +138,21 @@ def snapshot(model, x, y):
     return {key: _rounded(value) for key, value in out.items()}
 
 
-def run(name, T, *, seed, steps=None):
+def run(name, T, *, seed, steps=None, rule="torch"):
     """Train network ``name`` of NETWORKS on the adding problem of length ``T`` from ``seed``, as
     ``horizon.run_cell`` does (the same SETUP, batches and stopping rule), with a ``snapshot`` on
     the probe batch (PROBE_SEED) at every evaluation. Returns ``(record, model)``: the record of
     ``run_cell`` with "snapshots" (aligned with eval_step) and "cpu_seconds" (the process's CPU
     time, snapshots included) added, and the trained model.
+
+    ``rule="book"`` (for "gru" only) trains the same network, from the same initial weights, with
+    this book's learning rule: ``book_gru`` moves them into a ``bridge.NumpyGRU``, whose gradients
+    come from ``gru.gru_backward``. Its record still names "gru", the cell it reruns.
     """
     choice("name", name, NETWORKS)
+    choice("rule", rule, RULES)
+    if rule == "book" and name != "gru":
+        raise ValueError(f"name: the book's learning rule trains 'gru' only, got {name!r}")
     T, seed = positive_int("T", T), seed_arg("seed", seed)
     if T < 2:
         raise ValueError(f"T: expected a sequence length >= 2 (two markers), got {T}")
@@ -150,10 +160,28 @@ def run(name, T, *, seed, steps=None):
     probe = tasks.adding_problem(T, horizon.SETUP["B"], seed=PROBE_SEED)
     start = time.process_time()
     record, model, history = horizon._train_cell(
-        name, T, seed, steps, callback=lambda step, model: snapshot(model, *probe))
+        name, T, seed, steps, callback=lambda step, model: snapshot(model, *probe),
+        convert=book_gru if rule == "book" else None)
     record["snapshots"] = history["callback"]
     record["cpu_seconds"] = round(time.process_time() - start, 2)
     return record, model
+
+
+def book_gru(model):
+    """A ``train.SequenceModel`` whose recurrent part is a ``bridge.NumpyGRU`` (variant "after")
+    holding the weights of ``model``'s torch.nn.GRU, and whose readout is a copy of ``model``'s:
+    the same function, differentiated by ``gru.gru_backward`` instead of torch's autograd."""
+    N, M = _model_arg(model)
+    if not isinstance(model.recurrent, torch.nn.GRU):
+        raise ArgumentTypeError("model: expected a SequenceModel around a torch.nn.GRU, got one "
+                                f"around {type(model.recurrent).__name__}")
+    recurrent = bridge.NumpyGRU(2, N, variant="after", seed=0)     # overwritten below
+    with torch.no_grad():
+        for name, value in torchnn.gru_params_from_torch(model.recurrent).items():
+            getattr(recurrent, name).copy_(torch.from_numpy(value))
+    book = train.SequenceModel(recurrent, N, M, seed=0)
+    book.readout.load_state_dict(model.readout.state_dict())
+    return book
 
 
 def compare(record, stored):
@@ -213,15 +241,29 @@ def load_results(path=RESULTS, url=RESULTS_URL):
     return horizon._read_results(path, RESULTS, url)
 
 
+def _gru_weights(cell):
+    """(params, variant) of a torch.nn.GRU (variant "after") or a bridge.NumpyGRU, for
+    ``gru.gru_forward``."""
+    if isinstance(cell, torch.nn.GRU):
+        return torchnn.gru_params_from_torch(cell), "after"
+    return cell.params(), cell.variant
+
+
 def _model_arg(model):
-    """(N, M) of a SequenceModel around a torch.nn.GRU or tanh torch.nn.RNN with one output."""
+    """(N, M) of a SequenceModel around a torch.nn.GRU, a tanh torch.nn.RNN or a bridge.NumpyGRU
+    with one output."""
     if not isinstance(model, train.SequenceModel):
         raise ArgumentTypeError("model: expected a train.SequenceModel, "
                                 f"got {type(model).__name__}")
     cell = model.recurrent
+    if isinstance(cell, bridge.NumpyGRU):
+        if model.every_step or model.readout.out_features != 1 or cell.w_zx.shape[1] != 2:
+            raise ValueError("model: expected the adding problem's network: two inputs, one "
+                             "output read from the last state (every_step=False)")
+        return cell.w_zv.shape[0], 1
     if not isinstance(cell, (torch.nn.GRU, torch.nn.RNN)):
-        raise ArgumentTypeError("model: expected a SequenceModel around a torch.nn.GRU or RNN, "
-                                f"got one around {type(cell).__name__}")
+        raise ArgumentTypeError("model: expected a SequenceModel around a torch.nn.GRU, RNN or "
+                                f"bridge.NumpyGRU, got one around {type(cell).__name__}")
     try:
         (torchnn.gru_params_from_torch if isinstance(cell, torch.nn.GRU)
          else torchnn.rnn_params_from_torch)(cell)

@@ -33,7 +33,7 @@ def _uses_torch(path):
     """Whether a chapter's code imports torch, or a lib module that does."""
     nb = json.loads(path.read_text(encoding="utf8"))
     code = "\n".join("".join(c["source"]) for c in nb["cells"] if c["cell_type"] == "code")
-    return re.search(r"\bimport torch\b|\b(train|reference|torchnn|bridge|horizon)\b", code) is not None
+    return re.search(r"\bimport torch\b|\b(train|reference|torchnn|bridge|horizon|shortcut)\b", code) is not None
 
 
 # The variables below choose PyTorch's and MKL's kernels; a chapter that does not use torch

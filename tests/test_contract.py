@@ -55,7 +55,7 @@ NOT_CALLED = {
         "STEP_TOLERANCE", "CURVE_SHIFT", "CURVE_FACTOR", "RESULTS", "RESULTS_URL")},
     **{f"shortcut.{name}": "a constant" for name in (
         "NETWORKS", "GRID", "PROBE_SEED", "DIGITS", "PROFILE_DECADES", "HALF_LIFE_FACTOR", "RESULTS",
-        "RESULTS_URL")},
+        "RESULTS_URL", "RULES")},
 }
 # public functions that train networks (minutes): tests/test_horizon.py and test_one_cell_... below
 # check that their bad arguments are refused before any training starts
@@ -804,6 +804,7 @@ def _calls():
                                   np.full_like(adding_x, np.nan), adding_x * 0]),
              y=Sampled(adding_y, [None, "y", adding_y[:1], adding_y[:, [0, 0]], adding_y[:, 0],
                                   np.full_like(adding_y, np.inf)])),
+        Call(shortcut.book_gru, model=Thing(adding_net)),
         Call(shortcut.compare, record=Record(measured, cell=True),
              stored=Record(measured, cell=True)),
         Call(shortcut.load_results, path=PathKind(shortcut_file), url=Url(shortcut.RESULTS_URL)),
@@ -917,6 +918,8 @@ def test_what_trains_is_listed_and_not_fuzzed(name):
     (lambda: shortcut.run("gru", 10, seed=-1), "seed"),
     (lambda: shortcut.run("gru", 1, seed=0), "T"),
     (lambda: shortcut.run("gru", 10, seed=0, steps=0), "steps"),
+    (lambda: shortcut.run("gru", 10, seed=0, rule="numpy"), "rule"),
+    (lambda: shortcut.run("rnn", 10, seed=0, rule="book"), "name"),
     (lambda: shortcut.main(["--jobs", "0"]), "jobs"),
     (lambda: shortcut.main("--jobs 2"), "argv"),
     (lambda: shortcut.main(["--out", ""]), "out"),

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 import torch
 
-from rnnbook import gru, horizon, shortcut, tasks, torchnn, train
+from rnnbook import bridge, gru, horizon, shortcut, tasks, torchnn, train
 
 STORED = shortcut.load_results()
 X, Y = tasks.adding_problem(T=9, B=5, seed=1)
@@ -218,3 +218,36 @@ def test_the_script_writes_a_results_file(tmp_path, monkeypatch):
     assert (run["model"], run["T"], run["seed"]) == ("gru", 6, 0) and results["jobs"] == 1
     assert run["eval_step"] == [0, 25, 30] and len(run["snapshots"]) == 3
     assert results["setup"]["steps"] == run["budget"] == 30
+
+
+def test_the_books_learning_rule_takes_over_the_same_network(one_thread):
+    torch_model = _adding_net("gru", seed=3)
+    book = shortcut.book_gru(torch_model)
+    x = torch.as_tensor(X, dtype=torch.float32)
+    # the same function: the reset gate after the product, torch's weights in the book's names
+    np.testing.assert_allclose(book(x).detach().numpy(), torch_model(x).detach().numpy(), atol=1e-6)
+    ours, theirs = shortcut.snapshot(book, X, Y), shortcut.snapshot(torch_model, X, Y)
+    assert set(ours) == set(theirs)
+    for key in ours:        # float32 weights read in float64 by both: equal to the digits kept
+        np.testing.assert_allclose(ours[key], theirs[key], rtol=2e-3, err_msg=key)
+    # the same gradient of the readout, the recurrent part's now from gru.gru_backward
+    for model in (book, torch_model):
+        model.zero_grad()
+        ((model(x) - torch.as_tensor(Y, dtype=torch.float32)) ** 2).mean().backward()
+    # (test_bridge proves gru_backward's gradients against autograd; here: they all arrive)
+    ours = {name: p.grad.double().numpy() for name, p in book.recurrent.named_parameters()}
+    assert set(ours) == set(gru.param_names("after")) and all(np.any(g != 0) for g in ours.values())
+    np.testing.assert_allclose(book.readout.weight.grad.numpy(), torch_model.readout.weight.grad.numpy(),
+                               rtol=1e-4, atol=1e-7)
+    with pytest.raises(TypeError, match="model"):
+        shortcut.book_gru(_adding_net("rnn"))
+
+
+def test_a_short_run_with_the_books_learning_rule_follows_torch(one_thread):
+    ours, model = shortcut.run("gru", 8, seed=0, steps=3, rule="book")
+    theirs, _ = shortcut.run("gru", 8, seed=0, steps=3)
+    assert ours["model"] == "gru" and isinstance(model.recurrent, bridge.NumpyGRU)
+    # float32 rounding in another order, which Adam's first steps (about lr per weight, whatever
+    # the gradient's size) can turn into a visible difference: the same curve to a percent
+    np.testing.assert_allclose(ours["eval_loss"], theirs["eval_loss"], rtol=1e-2)
+    assert shortcut.compare(ours, theirs)["same"]
