@@ -3,8 +3,8 @@
 Import the modules you need, e.g. ``from rnnbook import rnn``. The numpy modules work without torch;
 only ``rnnbook.reference`` (torch mirrors of the equations, the autograd oracle), ``rnnbook.torchnn``
 (weights to and from torch.nn.GRU and torch.nn.RNN), ``rnnbook.bridge`` (the numpy GRU inside torch
-training) and ``rnnbook.train`` (trainable models and the training loop) import it, and only when
-they are imported.
+training) and ``rnnbook.train`` (trainable models and the training loop) and ``rnnbook.shortcut`` (Chapter 4's
+measurements during training) import it, and only when they are imported.
 
 Conventions, followed by every module:
 

@@ -216,8 +216,9 @@ def check_gru_step_backward(gru_step_backward):
         except SelfCheckFailed as failed:
             _fail(f"{failed}{also}")
     (B, K), N = cache["x_t"].shape, cache["V_prev"].shape[1]
-    print(f"✓ gru_step_backward matches the learning rule of eqs. (9.30a-d): all ten gradients\n"
-          f"  agree with gru.gru_backward on a random batch (B={B}, N={N}, K={K}).")
+    print(f"✓ gru_step_backward matches the learning rule of eqs. (9.30a-d):\n"
+          f"  all ten gradients agree with gru.gru_backward on a random batch\n"
+          f"  (B={B}, N={N}, K={K}).")
 
 
 def _step_backward_case():
@@ -284,6 +285,10 @@ _STEP_MISTAKES = (
 )
 
 
+# the slips of _STEP_MISTAKES that change single gradients, not an error that others depend on
+_LOCAL_SLIPS = {"theta", "batch", "w_hv"}
+
+
 def _step_backward(dV, c, slips):
     """The learning rule of one GRU step as the exercise asks for it, with the ``slips`` of
     _STEP_MISTAKES ({} for none): dV (B, N) and the exercise's cache -> its dict of gradients."""
@@ -332,15 +337,23 @@ def _hint_gru_step_backward(got, expected, dV, cache):
     wrong = [key for key in _STEP_GRADIENTS if not _same(got[key], expected[key])]
     if not wrong:
         return
+    # a mistake that explains every wrong gradient and no more comes first; one that would also
+    # change gradients the student got right counts only if it acts on single gradients (a
+    # threshold's sign, a sum): a wrong error upstream (da_z, ...) would have spoiled the others
+    found = []
     for hints, slips in _step_mistakes():
         mistaken = _step_backward(dV, cache, slips)
         if all(_same(got[key], mistaken[key]) for key in wrong):
             partly = any(not _same(mistaken[key], expected[key])
                          for key in _STEP_GRADIENTS if key not in wrong)
-            told = hints[0] if len(hints) == 1 else f"two mistakes: {hints[0]}; and {hints[1]}"
-            where = f" (in {', '.join(wrong)})" if partly else ""
-            _fail(f"gru_step_backward(...) does not match the learning rule of eqs. (9.30a-d): "
-                  f"{told}{where}.")
+            if not partly or set(slips) <= _LOCAL_SLIPS:
+                found.append((partly, hints))
+    if found:
+        partly, hints = min(found, key=lambda item: item[0])
+        told = hints[0] if len(hints) == 1 else f"two mistakes: {hints[0]}; and {hints[1]}"
+        where = f" (in {', '.join(wrong)})" if partly else ""
+        _fail(f"gru_step_backward(...) does not match the learning rule of eqs. (9.30a-d): "
+              f"{told}{where}.")
 
 def check_bptt_step(bptt_step):
     """Exercise: ``bptt_step(Delta_next, e_t, b_t, w_vv)`` computes one step of BPTT, eq. (2.10),

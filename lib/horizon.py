@@ -129,11 +129,13 @@ def make_model(name, *, seed):
         elif name == "gru-bias3":
             cell.bias_ih_l0[z] += RAISE
         elif name == "gru-leaky":
-            for weights in (cell.weight_ih_l0, cell.weight_hh_l0, cell.bias_hh_l0):
+            for weights in (cell.weight_ih_l0, cell.weight_hh_l0,
+                            cell.bias_hh_l0):
                 weights[z] = 0.0
             cell.bias_ih_l0[z] = RAISE
     if name == "gru-leaky":
-        for weights in (cell.weight_ih_l0, cell.weight_hh_l0, cell.bias_ih_l0, cell.bias_hh_l0):
+        for weights in (cell.weight_ih_l0, cell.weight_hh_l0,
+                        cell.bias_ih_l0, cell.bias_hh_l0):
             weights.register_hook(functools.partial(_without_rows, z))
     return model
 

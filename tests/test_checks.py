@@ -421,3 +421,28 @@ def test_a_gru_step_backward_stub_is_reported_as_not_written():
         raise NotImplementedError()
     with pytest.raises(checks.SelfCheckFailed, match="gru_step_backward is not written yet"):
         checks.check_gru_step_backward(gru_step_backward)
+
+
+@pytest.mark.parametrize("key, told", [
+    ("theta_z", "the thresholds have the wrong sign"),
+    ("theta_r", "the thresholds have the wrong sign"),
+])
+def test_a_slip_in_one_gradient_is_not_blamed_on_an_upstream_error(key, told):
+    # found in review: theta_z's sign alone was once told as the update gate's term (dz), which
+    # would have had the student break a right dz
+    def flipped(dV, cache):
+        grads = book_step_backward(dV, cache)
+        grads[key] = -grads[key]
+        return grads
+    with pytest.raises(checks.SelfCheckFailed, match=told):
+        checks.check_gru_step_backward(flipped)
+
+
+def test_a_sign_slip_in_one_weight_names_the_gradient_not_a_mistake():
+    def flipped(dV, cache):
+        grads = book_step_backward(dV, cache)
+        grads["w_zx"] = -grads["w_zx"]
+        return grads
+    with pytest.raises(checks.SelfCheckFailed) as failed:
+        checks.check_gru_step_backward(flipped)
+    assert "wrong sign: dV(t)/dz" not in str(failed.value) and "w_zx" in str(failed.value)
