@@ -337,8 +337,8 @@ def draw_lstm_cell(ax=None):
     _node(ax, (2.6, -0.45), "$x(t)$", COLORS[2], radius=0.45)
     # the carousel: c(t-1) times f, plus i times the candidate, is c(t)
     _wire(ax, [(1.4, top), (13.5, top)], color=color, width=3.5, gid="carousel")
-    _label(ax, (7.6, top + 0.3), "cell state, the constant error carousel: "
-           "where $f = 1$ and $i = 0$, $c(t) = c(t-1)$", color=color)
+    _label(ax, (7.6, top + 0.3), "cell state $c$; where $f = 1$, the constant error carousel",
+           color=color)
     _op(ax, (4.2, top), r"$\times$")
     _op(ax, (8.0, top), "$+$")
     _wire(ax, [(1.4, v_bus), (10.0 - 0.2, v_bus)], arrow=False)
@@ -376,7 +376,8 @@ def _footnote(ax, gate):
     """What the boxes compute, once, in the words of eqs. (9.30a, b)."""
     example = (rf"${gate}(t) = \sigma(\mathbf{{w}}^{{({gate}x)}}x(t)"
                rf" + \mathbf{{w}}^{{({gate}v)}}V(t-1) - \theta^{{({gate})}})$")
-    ax.text(3.3, -0.45, r"each $\sigma$ and $g$ box: of its weighted inputs minus a threshold, e.g."
+    ax.text(3.3, -0.45, r"each $\sigma$ or $g$ box applies its function to its weighted inputs minus a"
+            " threshold, e.g."
             "\n" + example, ha="left", va="center", fontsize=9, color="0.3", linespacing=1.6)
 
 
