@@ -31,7 +31,7 @@ from . import tasks
 from ._validate import (ArgumentTypeError, array_arg, callable_arg, choice, dict_arg, entry,
                         integer_arg, number_arg, positive_int, positive_number, seed_arg)
 
-__all__ = ["SETUP", "MODELS", "GRID", "SEEDS", "SHUT", "RAISE", "STEPS_MEASURED", "GAP_MEASURED",
+__all__ = ["SETUP", "MODELS", "GRID", "SEEDS", "SHUT", "RAISE", "LEAKS", "STEPS_MEASURED", "GAP_MEASURED",
            "STEP_TOLERANCE", "CURVE_SHIFT", "CURVE_FACTOR", "RESULTS", "RESULTS_URL", "make_model",
            "run_cell", "cells", "run_grid", "curve_gap", "compare_runs", "same_result", "find_run",
            "summary", "wilson_interval", "save_results", "load_results", "merge_results", "main"]
@@ -47,8 +47,9 @@ MODELS = {
     "gru-before": "GRU, reset before product",
     "gru-no-update": "GRU without update gate",
     "gru-bias3": "GRU, update-gate bias +3",
-    "gru-leaky": "GRU, fixed update gate",
+    "gru-leaky": "GRU, update gate fixed at σ(3)",
     "gru-no-reset": "GRU without reset gate",
+    "gru-leaky5": "GRU, update gate fixed at σ(5)",
 }
 
 # The three networks on every length; the GRU's variants and ablations where they answer a question
@@ -63,6 +64,7 @@ GRID = {
     "gru-bias3": (100, 200),
     "gru-leaky": (100, 200),
     "gru-no-reset": (100, 200),
+    "gru-leaky5": (100, 200),
 }
 SEEDS = (0, 1, 2)
 
@@ -73,6 +75,9 @@ SHUT = -1.0e4
 # What gru-bias3 adds to torch's update-gate bias, and gru-leaky's fixed bias: z = sigma(3) = 0.95
 # at first, a memory of -ln 2 / ln 0.9526 = 14.3 steps' half-life.
 RAISE = 3.0
+# The fixed biases of the leaky integrators: gru-leaky's RAISE, and gru-leaky5's 5, z = sigma(5) =
+# 0.9933, a half-life of 103 steps, the lags of the adding problem at T = 100 and 200.
+LEAKS = {"gru-leaky": RAISE, "gru-leaky5": 5.0}
 
 # How far a rerun of a cell may differ from the stored record and still give the same result.
 # Training amplifies rounding: the same seed on another CPU, or on another floating-point code
@@ -108,7 +113,8 @@ def make_model(name, *, seed):
     "gru-leaky" is that shortcut without gating: the update gate's weights
     zero and its bias ``RAISE``, none of them trained (hooks zero their
     gradients, so Adam never moves them): V(t) = 0.05 h(t) + 0.95 V(t-1),
-    a leaky integrator of the candidate.
+    a leaky integrator of the candidate. "gru-leaky5" is the same with the
+    bias fixed at 5 (``LEAKS``): z = 0.9933, a half-life of 103 steps.
     """
     import torch
 
@@ -128,12 +134,12 @@ def make_model(name, *, seed):
             cell.bias_ih_l0[torchnn.gate_rows("r", N)] = -SHUT
         elif name == "gru-bias3":
             cell.bias_ih_l0[z] += RAISE
-        elif name == "gru-leaky":
+        elif name in LEAKS:
             for weights in (cell.weight_ih_l0, cell.weight_hh_l0,
                             cell.bias_hh_l0):
                 weights[z] = 0.0
-            cell.bias_ih_l0[z] = RAISE
-    if name == "gru-leaky":
+            cell.bias_ih_l0[z] = LEAKS[name]
+    if name in LEAKS:
         for weights in (cell.weight_ih_l0, cell.weight_hh_l0,
                         cell.bias_ih_l0, cell.bias_hh_l0):
             weights.register_hook(functools.partial(_without_rows, z))

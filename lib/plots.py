@@ -13,6 +13,7 @@ network            colour, line         why
 ``gru-no-update``  reddish purple       ablations that remove or fix a part of the GRU get a
 ``gru-no-reset``   orange               colour of their own: they are other networks, and a
 ``gru-leaky``      black                figure sets them against the GRU
+``gru-leaky5``     black, dashed        the same leaky integrator with a slower leak
 ``gru-before``     blue, dashed         the GRU itself, with eq. (9.30c) as printed
 ``gru-bias3``      blue, dotted         the GRU itself, its update-gate bias raised by 3
 =================  ===================  ========================================================
@@ -44,9 +45,9 @@ COLORS = ["#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#00
 # the table of the module docstring
 NETWORK_COLORS = {"rnn": COLORS[1], "gru": COLORS[0], "lstm": COLORS[2], "mingru": COLORS[5],
                   "gru-no-update": COLORS[3], "gru-no-reset": COLORS[4], "gru-leaky": COLORS[6],
-                  "gru-before": COLORS[0], "gru-bias3": COLORS[0]}
+                  "gru-before": COLORS[0], "gru-bias3": COLORS[0], "gru-leaky5": COLORS[6]}
 NETWORK_LINESTYLES = {**{name: "-" for name in NETWORK_COLORS},
-                      "gru-before": "--", "gru-bias3": ":"}
+                      "gru-before": "--", "gru-bias3": ":", "gru-leaky5": "--"}
 
 # The widest a stored figure may be, at 100 dpi: the book's text column is 677 px, so its labels
 # then show at >= 95% of their size. tests/test_book.py holds every chapter's figures to it.

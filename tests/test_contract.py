@@ -51,7 +51,7 @@ NOT_CALLED = {
         "DYNAMICS_ACTIVATIONS", "GRADIENT_ACTIVATIONS", "GRADIENT_SCALES", "GRADIENT_LAYOUT")},
     "widgets.Control": "the record that control returns",
     **{f"horizon.{name}": "a constant" for name in (
-        "SETUP", "MODELS", "GRID", "SEEDS", "SHUT", "RAISE", "STEPS_MEASURED", "GAP_MEASURED",
+        "SETUP", "MODELS", "GRID", "SEEDS", "SHUT", "RAISE", "LEAKS", "STEPS_MEASURED", "GAP_MEASURED",
         "STEP_TOLERANCE", "CURVE_SHIFT", "CURVE_FACTOR", "RESULTS", "RESULTS_URL")},
     **{f"shortcut.{name}": "a constant" for name in (
         "NETWORKS", "GRID", "PROBE_SEED", "DIGITS", "PROFILE_DECADES", "HALF_LIFE_FACTOR", "RESULTS",

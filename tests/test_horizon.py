@@ -142,7 +142,8 @@ def test_the_gru_without_update_gate_keeps_it_shut_while_training(one_thread):
 def test_make_model_builds_each_network_from_its_seed():
     kinds = {"rnn": torch.nn.RNN, "gru": torch.nn.GRU, "lstm": torch.nn.LSTM,
              "gru-before": train.BookGRU, "gru-no-update": torch.nn.GRU,
-             "gru-bias3": torch.nn.GRU, "gru-leaky": torch.nn.GRU, "gru-no-reset": torch.nn.GRU}
+             "gru-bias3": torch.nn.GRU, "gru-leaky": torch.nn.GRU, "gru-leaky5": torch.nn.GRU,
+             "gru-no-reset": torch.nn.GRU}
     assert set(kinds) == set(horizon.MODELS) == set(horizon.GRID)
     x = torch.rand(5, 2, horizon.SETUP["K"])
     for name, kind in kinds.items():
@@ -187,17 +188,19 @@ def _gates(model):
     return gru.gru_forward(x, torchnn.gru_params_from_torch(model.recurrent), variant="after")[1]
 
 
-def test_the_leaky_gru_keeps_its_update_gate_fixed_while_training(one_thread):
-    model, start, now = _trained("gru-leaky")
+@pytest.mark.parametrize("leaky", sorted(horizon.LEAKS))
+def test_the_leaky_gru_keeps_its_update_gate_fixed_while_training(leaky, one_thread):
+    model, start, now = _trained(leaky)
     z = torchnn.gate_rows("z", horizon.SETUP["N"])
     for name, value in start.items():
         assert torch.equal(now[name][z], value[z]), name       # frozen: Adam never moved them
         assert not torch.equal(now[name], value), name          # the other gates' rows learned
     assert torch.count_nonzero(now["weight_ih_l0"][z]) == torch.count_nonzero(now["weight_hh_l0"][z]) == 0
-    np.testing.assert_allclose(_gates(model)["z"], 1 / (1 + np.exp(-horizon.RAISE)), rtol=1e-12)
+    np.testing.assert_allclose(_gates(model)["z"], 1 / (1 + np.exp(-horizon.LEAKS[leaky])),
+                               rtol=1e-12)
     # without the hooks the same gradients would move the gate: they are not zero by themselves
     free = horizon.make_model("gru", seed=0)
-    free.load_state_dict(horizon.make_model("gru-leaky", seed=0).state_dict())    # no hooks
+    free.load_state_dict(horizon.make_model(leaky, seed=0).state_dict())    # no hooks
     x, y = (torch.as_tensor(a, dtype=torch.float32) for a in tasks.adding_problem(6, 8, seed=0))
     torch.mean((free(x) - y) ** 2).backward()
     assert torch.count_nonzero(free.recurrent.weight_hh_l0.grad[z]) > 0

@@ -135,7 +135,7 @@ def test_gate_axis_reads_as_z_on_the_right_and_clips_gates_of_one():
 def test_every_network_has_a_colour_of_the_palette_and_a_style_of_its_own():
     from rnnbook import horizon
     names = {"rnn", "gru", "lstm", "mingru", "gru-before", "gru-no-update", "gru-bias3",
-             "gru-leaky", "gru-no-reset"}
+             "gru-leaky", "gru-leaky5", "gru-no-reset"}
     assert set(plots.NETWORK_COLORS) == set(plots.NETWORK_LINESTYLES) == names
     assert set(horizon.MODELS) <= names
     assert set(plots.NETWORK_COLORS.values()) <= set(plots.COLORS)
@@ -144,7 +144,10 @@ def test_every_network_has_a_colour_of_the_palette_and_a_style_of_its_own():
     # a colour per architecture: only the GRU's own variants share the GRU's
     same_as_gru = {n for n in names if plots.NETWORK_COLORS[n] == plots.NETWORK_COLORS["gru"]}
     assert same_as_gru == {"gru", "gru-before", "gru-bias3"}
-    others = [plots.NETWORK_COLORS[n] for n in names - same_as_gru]
+    # and the two leaky integrators share theirs, told apart by the line
+    same_as_leaky = {n for n in names if plots.NETWORK_COLORS[n] == plots.NETWORK_COLORS["gru-leaky"]}
+    assert same_as_leaky == {"gru-leaky", "gru-leaky5"}
+    others = [plots.NETWORK_COLORS[n] for n in names - same_as_gru - {"gru-leaky5"}]
     assert len(set(others)) == len(others)
     # the chapters' curves of the GRU and the plain network keep their old colours in Ch. 5
     assert plots.NETWORK_COLORS["gru"] == plots.COLORS[0]
