@@ -98,3 +98,14 @@ def sequence_autograd():
         return reference.autograd_gradients(
             lambda t: reference.sequence_energy(x_t, y_t, t, g=g, g_out=g_out), params)
     return oracle
+
+
+@pytest.fixture
+def one_thread():
+    """torch on one thread, as the stored runs were made (one thread per process); the thread
+    count is restored afterwards."""
+    import torch      # only for the tests that train
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)

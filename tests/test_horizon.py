@@ -11,15 +11,6 @@ STORED = horizon.load_results()
 CELL = ("gru", 10, 0)         # the fastest cell of the grid: solved after about a hundred steps
 
 
-@pytest.fixture
-def one_thread():
-    """The grid was run on one thread per process; restore the thread count afterwards."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 @pytest.fixture(scope="module")
 def script_run(tmp_path_factory):
     """One cell of the grid computed by the script itself, `python -m rnnbook.horizon`."""

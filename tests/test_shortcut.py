@@ -137,15 +137,6 @@ def test_bad_arguments_are_refused_by_name(call, message):
         call()
 
 
-@pytest.fixture
-def one_thread():
-    """As the stored runs; the thread count is restored afterwards."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 @pytest.mark.parametrize("name", ["gru", "rnn"])
 def test_a_short_run_measures_the_run_of_horizon(name, one_thread):
     record, model = shortcut.run(name, 8, seed=0, steps=2)
