@@ -359,5 +359,5 @@ def _entropy_arg(name, value):
     arr = array_arg(name, value, None, {})
     if np.any(arr < 0):
         raise ValueError(f"{name}: expected {_ENTROPY}, "
-                         f"got {arr[arr < 0].flat[0]!r}")
+                         f"got {float(arr[arr < 0].flat[0])!r}")
     return arr
