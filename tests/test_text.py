@@ -51,7 +51,8 @@ def test_a_flipped_byte_is_caught(tmp_path):
 def test_an_altered_text_in_a_valid_xz_file_fails_the_checksum(tmp_path, corpus):
     altered = corpus.replace("First Citizen", "Frist Citizen", 1)
     path = tmp_path / "altered.txt.xz"
-    path.write_bytes(lzma.compress(altered.encode("utf-8"), preset=0))  # quick; any valid xz will do
+    # preset 0: quick, and any valid xz stream will do
+    path.write_bytes(lzma.compress(altered.encode("utf-8"), preset=0))
     found = hashlib.sha256(altered.encode("utf-8")).hexdigest()
     with pytest.raises(ValueError, match=r"^path: the text in .* has sha256 ") as info:
         text.load_corpus(path)
