@@ -137,8 +137,8 @@ def init_params(K, N, *, seed, dtype=np.float64):
 def evaluate(params, ids, *, B, T):
     """The validation loss: the mean cross-entropy, in nats per character, of the text ``ids``
     (1-D) read as ``text.chunks(ids, B, T)``, B streams of chunks of T steps, with the state
-    carried from chunk to chunk (zeros at the start). Characters that do not fill a stream or a
-    chunk (fewer than B T + B) are left out, as in training. Returns a float.
+    carried from chunk to chunk (zeros at the start). The tail that does not fill whole chunks
+    is left out, as in training. Returns a float.
     """
     sizes = {}
     p = _params_arg("params", params, sizes)

@@ -7,7 +7,7 @@ from hypothesis import strategies as st
 
 from strategies import SEQUENCE_PROBLEMS  # tests/strategies.py
 
-from rnnbook import charlm, gradcheck, gru, reference, rnn, text
+from rnnbook import charlm, gradcheck, gru, reference, rnn, text, torchnn
 
 NAMES = charlm.PARAMS + ("v0",)
 
@@ -111,6 +111,25 @@ def test_loss_and_gradients_match_finite_differences():
     errors = gradcheck.gradient_check(f, {**params, "v0": v0}, grads)
     assert set(errors) == set(NAMES)
     assert max(errors.values()) < 1e-7, gradcheck.report(errors, 1e-7)
+
+
+def test_weights_trained_by_torch_load_directly():
+    x_ids, y_ids, params, v0 = problem(T=5, B=2, N=4, K=6, seed=1)
+    module = torch.nn.GRU(6, 4, dtype=torch.float64)
+    torchnn.gru_params_to_torch({k: params[k] for k in charlm.GRU_PARAMS}, module)
+    readout = torch.nn.Linear(4, 6, dtype=torch.float64)
+    with torch.no_grad():
+        readout.weight.copy_(torch.as_tensor(params["w_ov"]))
+        readout.bias.copy_(torch.as_tensor(-params["theta_o"]))
+        x = F.one_hot(torch.as_tensor(x_ids), 6).double()
+        states, _ = module(x, reference.as_tensor(v0)[None])
+        O_torch = readout(states).numpy()
+    O, _ = charlm.lm_forward(x_ids, params, v0)
+    np.testing.assert_allclose(O, O_torch, rtol=1e-12, atol=1e-13)
+    # and back: torch's module read into the book's names is the same model
+    loaded = {**torchnn.gru_params_from_torch(module), "w_ov": params["w_ov"],
+              "theta_o": params["theta_o"]}
+    np.testing.assert_allclose(charlm.lm_forward(x_ids, loaded, v0)[0], O, rtol=1e-13, atol=1e-14)
 
 
 # ---- truncated BPTT: the state carried, the gradient cut -----------------------------------------
