@@ -105,7 +105,8 @@ def loss_and_gradients(x_ids, y_ids, params, v0=None):
 
     Shapes: x_ids, y_ids (T, B) ids in [0, K), y_ids the characters that
     follow; v0 (B, N) or None for zeros, e.g. the V_last of the previous
-    chunk. Returns (H, grads, V_last) with V_last = V(T) (B, N).
+    chunk. Returns (H, grads, V_last): grads as lm_backward's, with "v0";
+    V_last = V(T) (B, N).
     """
     sizes = {}
     p = _params_arg("params", params, sizes)
