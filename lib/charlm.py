@@ -20,7 +20,7 @@ import numpy as np
 
 from . import activations, bptt, diagnostics, gru, rnn, text
 from ._validate import (ArgumentTypeError, array_arg, cache_arg, dict_arg, entry,
-                        number_arg, positive_int, seed_arg)
+                        flag_arg, number_arg, positive_int, seed_arg)
 
 __all__ = ["GRU_PARAMS", "PARAMS", "RNN_PARAMS", "cross_entropy_forward",
            "cross_entropy_backward", "lm_forward", "lm_backward", "loss_and_gradients", "init_params", "evaluate",
@@ -135,21 +135,23 @@ def init_params(K, N, *, seed, dtype=np.float64):
     return params
 
 
-def evaluate(params, ids, *, B, T):
+def evaluate(params, ids, *, B, T, carry=True):
     """The validation loss: the mean cross-entropy, in nats per character, of the text ``ids``
     (1-D) read as ``text.chunks(ids, B, T)``, B streams of chunks of T steps, with the state
-    carried from chunk to chunk (zeros at the start). The tail that does not fill whole chunks
-    is left out, as in training. Returns a float.
+    carried from chunk to chunk (zeros at the start), or with ``carry=False`` reset to zeros at
+    the start of every chunk. The tail that does not fill whole chunks is left out, as in
+    training. Returns a float.
     """
     sizes = {}
     p = _params_arg("params", params, sizes)
     ids = _ids_arg("ids", ids, ("L",), sizes)
+    carry = flag_arg("carry", carry)
     x_chunks, y_chunks = text.chunks(ids, B, T)
     v0, total = None, 0.0
     for x_ids, y_ids in zip(x_chunks, y_chunks):
         O, cache = _lm_forward(x_ids, p, v0)
         total += cross_entropy_forward(O, y_ids)[0]
-        v0 = cache["gru"]["V"][-1]
+        v0 = cache["gru"]["V"][-1] if carry else None
     # every chunk holds T B characters: the mean of the chunks' means is the mean
     return total / len(x_chunks)
 

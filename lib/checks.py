@@ -7,7 +7,8 @@ from ._validate import positive_int
 
 __all__ = ["SelfCheckFailed", "check_rnn_step", "check_latch", "check_gru_step",
            "check_gru_step_backward", "check_bptt_step", "check_backprop_states",
-           "check_clip_by_norm", "check_wilson_interval"]
+           "check_clip_by_norm", "check_wilson_interval", "check_cross_entropy_backward",
+           "check_bigram_cross_entropy"]
 
 
 class SelfCheckFailed(AssertionError, ValueError):
@@ -492,3 +493,99 @@ def check_wilson_interval(wilson_interval):
             _fail(f"wilson_interval({k}, {n}, z={z}): expected ({want[0]:.4f}, {want[1]:.4f}), "
                   f"got ({low:.4f}, {high:.4f}){hint}")
     print("✓ wilson_interval gives Wilson's score interval at k = 0, k = n and between.")
+
+
+def check_cross_entropy_backward(cross_entropy_backward):
+    """Exercise (Chapter 6): ``cross_entropy_backward(O, y_ids)`` is dH/dO for the cross-entropy
+    energy H = -(1/(T B)) sum_t sum_n ln p_y(t)(t) of a softmax readout, eq. (6.3). Shapes: O
+    (T, B, M) logits, y_ids (T, B) the next characters -> dH/dO (T, B, M).
+
+    Compares with ``charlm.cross_entropy_backward``; a result that one known mistake gives is named.
+    """
+    _function_arg("cross_entropy_backward", cross_entropy_backward)
+    from . import charlm, text
+    rng = np.random.default_rng(2030)
+    T, B, M = 3, 2, 5
+    O = 2.0 * rng.standard_normal((T, B, M))
+    y = rng.integers(0, M, size=(T, B))
+    want = charlm.cross_entropy_backward(charlm.cross_entropy_forward(O, y)[1])
+    got = _call(cross_entropy_backward, O.copy(), y.copy())
+    name = "cross_entropy_backward(O, y_ids)"
+    got = _as_numbers(name, got)
+    p, e = text.softmax(O), text.one_hot(y, M, dtype=np.float64)
+    mistakes = {
+        "the softmax is missing: O - y is the rule of the quadratic energy with a linear readout; "
+        "for the cross-entropy of a softmax it becomes p - y, with p = softmax(O)": (O - e) / (T * B),
+        "the sign is flipped: dH/dO = (p - y) / (T B), the probability minus the target":
+            (e - p) / (T * B),
+        "the mean over the T B positions is missing: H averages -ln p over every (t, n), so each "
+        "position's gradient carries the factor 1 / (T B)": p - e,
+        "divided by T only: H is the mean over all T B positions, so divide by T * B": (p - e) / T,
+        "divided by B only: H is the mean over all T B positions, so divide by T * B": (p - e) / B,
+        "the softmax is taken along the wrong axis: each position's probabilities over the M "
+        "characters sum to 1, so normalise along the last axis":
+            (np.exp(O) / np.exp(O).sum(axis=0) - e) / (T * B),
+    }
+    if got.shape == want.shape:
+        for hint, mistaken in mistakes.items():
+            if _same(got, mistaken):
+                _fail(f"{name} does not match eq. (6.3): {hint}.")
+    _compare(name, got, want)
+    print(f"✓ cross_entropy_backward gives dH/dO = (p - y) / (T B), eq. (6.3),\n"
+          f"  on random logits (T={T}, B={B}, M={M}).")
+
+
+def _bigram_cross_entropy(train_ids, val_ids, K, alpha):
+    """The exercise's answer: add-alpha bigram counts of the training text, scored on the
+    validation text, in nats per character (the first character is not predicted)."""
+    counts = np.full((K, K), float(alpha))
+    np.add.at(counts, (train_ids[:-1], train_ids[1:]), 1.0)
+    log_p = np.log(counts / counts.sum(axis=1, keepdims=True))
+    return float(-log_p[val_ids[:-1], val_ids[1:]].mean())
+
+
+def check_bigram_cross_entropy(bigram_cross_entropy):
+    """Exercise (Chapter 6): ``bigram_cross_entropy(train_ids, val_ids, K, alpha)`` counts the
+    pairs of neighbouring characters of the training ids, adds ``alpha`` to every count, and returns
+    the mean of -ln P(next | current) over the neighbouring pairs of the validation ids (nats)."""
+    _function_arg("bigram_cross_entropy", bigram_cross_entropy)
+    rng = np.random.default_rng(2031)
+    K = 6
+    # a text with structure: after character a, mostly a + 1; character 5 never follows 4 in
+    # training but does once in validation, so that smoothing matters
+    train = np.cumsum(rng.integers(0, 3, size=400) == 0) % 5
+    val = np.concatenate([np.cumsum(rng.integers(0, 3, size=120) == 0) % 5, [4, 5, 0]])
+    name = "bigram_cross_entropy(train_ids, val_ids, K, alpha)"
+    for alpha in (1.0, 0.1):
+        want = _bigram_cross_entropy(train, val, K, alpha)
+        got = _as_numbers(name, _call(bigram_cross_entropy, train.copy(), val.copy(), K, alpha))
+        if got.shape != ():
+            _fail(f"{name}: expected one number (nats per character), got shape {got.shape}")
+        got = float(got)
+        counts = np.full((K, K), alpha)
+        np.add.at(counts, (train[:-1], train[1:]), 1.0)
+        pairs = (val[:-1], val[1:])
+        mistakes = {
+            "that is in bits, not nats: use the natural logarithm (bits = nats / ln 2)":
+                want / np.log(2),
+            "the counts are normalised along the wrong axis: P(next | current) divides the row "
+            "of the current character by its sum, counts / counts.sum(axis=1, keepdims=True)":
+                float(-np.log(counts / counts.sum(axis=0))[pairs].mean()),
+            "the pairs are counted in the validation text: the model may only learn from the "
+            "training ids, and is scored on the validation ids":
+                _bigram_cross_entropy(val, val, K, alpha),
+            "the pairs are read the wrong way round: the row is the current character, the "
+            "column the next": float(-np.log(counts / counts.sum(axis=1, keepdims=True))[
+                val[1:], val[:-1]].mean()),
+        }
+        if not np.isfinite(got):
+            _fail(f"{name} with alpha = {alpha}: got {got}; a pair never seen in training has "
+                  f"probability 0 unless alpha is added to every count")
+        for hint, mistaken in mistakes.items():
+            if abs(got - mistaken) <= 1e-9 and abs(mistaken - want) > 1e-6:
+                _fail(f"{name} with alpha = {alpha}: {hint}.")
+        if abs(got - want) > 1e-9:
+            _fail(f"{name} with alpha = {alpha}: expected {want:.6f} nats per character, "
+                  f"got {got:.6f}")
+    print("✓ bigram_cross_entropy scores add-alpha bigram counts in nats per character,\n"
+          "  for alpha = 1 and alpha = 0.1.")

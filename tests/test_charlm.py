@@ -167,6 +167,7 @@ def test_evaluate_carries_the_state_across_chunks():
     reset = np.mean([charlm.cross_entropy_forward(charlm.lm_forward(x, params)[0], y)[0]
                      for x, y in zip(x_ids, y_ids)])
     assert abs(reset - loss) > 1e-3
+    assert charlm.evaluate(params, ids, B=B, T=T, carry=False) == pytest.approx(reset, rel=1e-13)
 
 
 # ---- generation -------------------------------------------------------------------------------
@@ -364,6 +365,7 @@ BAD_CALLS = [
     (lambda: charlm.evaluate(P, np.arange(6), B=0, T=2), "^B: expected an integer"),
     (lambda: charlm.evaluate(P, np.arange(6), B=2, T=5), "^T: "),
     (lambda: charlm.evaluate(P, np.arange(6.0), B=2, T=5), "^ids: expected integer ids"),
+    (lambda: charlm.evaluate(P, np.arange(6), B=2, T=2, carry="yes"), "^carry: "),
     (lambda: charlm.state_gradient_norms(P, X, Y), "^x_ids: expected 1 axes"),
     (lambda: charlm.state_gradient_norms(P, X[:, 0], Y[:2, 0]), "^y_ids: expected shape"),
     (lambda: charlm.rnn_state_gradient_norms(P, X[:, 0], Y[:, 0]), r"^params_rnn: expected .*"),

@@ -446,3 +446,75 @@ def test_a_sign_slip_in_one_weight_names_the_gradient_not_a_mistake():
     with pytest.raises(checks.SelfCheckFailed) as failed:
         checks.check_gru_step_backward(flipped)
     assert "wrong sign: dV(t)/dz" not in str(failed.value) and "w_zx" in str(failed.value)
+
+
+# --- Chapter 6 -------------------------------------------------------------------------------
+
+def softmax_last(O):
+    e = np.exp(O - O.max(axis=-1, keepdims=True))
+    return e / e.sum(axis=-1, keepdims=True)
+
+
+def ce_backward(O, y, wrong=None):
+    T, B, M = O.shape
+    p, e = softmax_last(O), np.eye(M)[y]
+    return {None: (p - e) / (T * B), "no softmax": (O - e) / (T * B), "sign": (e - p) / (T * B),
+            "no mean": p - e, "T": (p - e) / T, "B": (p - e) / B,
+            "axis": (np.exp(O) / np.exp(O).sum(axis=0) - e) / (T * B),
+            "off": (p - e) / (T * B) + 1e-6}[wrong]
+
+
+def test_cross_entropy_backward_passes_the_rule(capsys):
+    checks.check_cross_entropy_backward(ce_backward)
+    assert capsys.readouterr().out.startswith("✓ cross_entropy_backward gives dH/dO = (p - y)")
+
+
+@pytest.mark.parametrize("wrong, message", [
+    ("no softmax", "the softmax is missing"), ("sign", "the sign is flipped"),
+    ("no mean", "the mean over the T B positions is missing"), ("T", "divided by T only"),
+    ("B", "divided by B only"), ("axis", "along the wrong axis"),
+    ("off", r"at index \(\d, \d, \d\) expected"),
+])
+def test_cross_entropy_backward_names_the_mistake(wrong, message):
+    with pytest.raises(checks.SelfCheckFailed, match=message):
+        checks.check_cross_entropy_backward(lambda O, y: ce_backward(O, y, wrong))
+
+
+def test_cross_entropy_backward_stub_and_shape():
+    def cross_entropy_backward(O, y):
+        raise NotImplementedError
+    with pytest.raises(checks.SelfCheckFailed, match="is not written yet"):
+        checks.check_cross_entropy_backward(cross_entropy_backward)
+    with pytest.raises(checks.SelfCheckFailed, match=r"expected shape \(3, 2, 5\), got \(6, 5\)"):
+        checks.check_cross_entropy_backward(lambda O, y: ce_backward(O, y).reshape(6, 5))
+
+
+def bigram(train, val, K, alpha, wrong=None):
+    counts = np.full((K, K), float(alpha))
+    source = val if wrong == "val" else train
+    np.add.at(counts, (source[:-1], source[1:]), 1.0)
+    axis = 0 if wrong == "axis" else 1
+    logp = np.log(counts / counts.sum(axis=axis, keepdims=True))
+    a, b = (val[1:], val[:-1]) if wrong == "swap" else (val[:-1], val[1:])
+    h = -logp[a, b].mean()
+    return {"bits": h / np.log(2), "inf": np.inf}.get(wrong, h + (1e-3 if wrong == "off" else 0))
+
+
+def test_bigram_passes_the_counts(capsys):
+    checks.check_bigram_cross_entropy(bigram)
+    assert capsys.readouterr().out.startswith("✓ bigram_cross_entropy scores add-alpha")
+
+
+@pytest.mark.parametrize("wrong, message", [
+    ("bits", "in bits, not nats"), ("axis", "normalised along the wrong axis"),
+    ("val", "counted in the validation text"), ("swap", "the wrong way round"),
+    ("inf", "unless alpha is added"), ("off", "expected [0-9.]+ nats per character, got"),
+])
+def test_bigram_names_the_mistake(wrong, message):
+    with pytest.raises(checks.SelfCheckFailed, match=message):
+        checks.check_bigram_cross_entropy(lambda t, v, K, a: bigram(t, v, K, a, wrong))
+
+
+def test_bigram_wants_one_number():
+    with pytest.raises(checks.SelfCheckFailed, match="expected one number"):
+        checks.check_bigram_cross_entropy(lambda t, v, K, a: np.zeros(2))
