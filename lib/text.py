@@ -276,6 +276,9 @@ def _path_arg(name, value):
     if not isinstance(value, (str, pathlib.PurePath)) or not str(value):
         raise ArgumentTypeError(f"{name}: expected a path (str or "
                                 f"pathlib.Path), got {value!r}")
+    if "\0" in str(value):     # the OS would refuse it, naming no argument
+        raise ValueError(f"{name}: expected a path without NUL characters, "
+                         f"got {value!r}")
     return pathlib.Path(value)
 
 
