@@ -13,7 +13,9 @@ one argument of a valid call by such a value and checks the answer. The sizes of
 all different, so that a wrong length can never pass for another axis's length.
 """
 import functools
+import hashlib
 import inspect
+import lzma
 import math
 import pathlib
 import re
@@ -28,11 +30,12 @@ from hypothesis import strategies as st
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
-from rnnbook import (activations, bptt, bridge, checks, claims, diagnostics, gradcheck, gru,
-                     horizon, plots, reference, rnn, rtrl, shortcut, tasks, torchnn, train, widgets)
+from rnnbook import (activations, bptt, bridge, charlm, checks, claims, diagnostics, gradcheck,
+                     gru, horizon, plots, reference, rnn, rtrl, shortcut, tasks, text, torchnn,
+                     train, widgets)
 
 MODULES = (activations, rnn, bptt, rtrl, gru, tasks, diagnostics, gradcheck, train, reference,
-           torchnn, bridge, horizon, shortcut, checks, claims, plots, widgets)
+           torchnn, bridge, horizon, shortcut, checks, claims, plots, widgets, text, charlm)
 SIZES = {"T": 3, "B": 2, "N": 5, "K": 6, "M": 7, "P": 8, "L": 9, "R": 10, "C": 11}
 # what the fuzz does not call, and why
 NOT_CALLED = {
@@ -43,6 +46,8 @@ NOT_CALLED = {
     "bridge.GRUFunction": "a torch.autograd.Function: NumpyGRU applies it (its forward is fuzzed)",
     "checks.SelfCheckFailed": "an exception", "claims.ClaimFailed": "an exception",
     "claims.GLUE_PREFIX": "a constant",
+    "text.CORPUS": "a constant", "text.SHA256": "a constant",
+    **{f"charlm.{name}": "a constant" for name in ("GRU_PARAMS", "PARAMS", "RNN_PARAMS")},
     **{f"plots.{name}": "a constant" for name in (
         "COLORS", "NETWORK_COLORS", "NETWORK_LINESTYLES", "MAX_FIGURE_PX", "BOOK_STYLE",
         "GATES_LAYOUT", "GATE_FLOOR")},
@@ -161,10 +166,53 @@ def _resized(arr, axis, delta):
     return np.take(arr, np.arange(m) % n, axis=axis)
 
 
+class Ids(Kind):
+    """An integer array of ids with named axes, e.g. Ids("T B", K=6): each id in [0, K) (K None:
+    any id >= 0). ``ndims``: the numbers of axes it may have (default len(dims)); ``empty``: an
+    array without entries is valid (a text of no characters); ``also``: other wrong values."""
+
+    def __init__(self, dims, K=None, value=None, ndims=None, empty=False, also=()):
+        self.axes, self.K, self.ndims, self.empty, self.also = dims, K, ndims, empty, also
+        if value is None:
+            value = _rng.integers(0, SIZES["K"] if K is None else K, shape(dims))
+        super().__init__(np.asarray(value, dtype=np.int64))
+
+    def dims(self):
+        return [self.axes.split()]
+
+    def bad(self, free):
+        arr, dims = self.value, self.axes.split()
+        ndims = (len(dims),) if self.ndims is None else self.ndims
+        # floats, even whole ones, and bools are not ids; nor a list of names
+        wrong = WRONG_TYPES + [arr.astype(np.float64), arr + 0.5, arr > 0, arr.astype(complex),
+                               arr.astype(np.float32).tolist()]
+        outside = [-1, -2**40] + ([] if self.K is None else [self.K, self.K + 3, 2**40])
+        options = [st.sampled_from(wrong + list(self.also)),
+                   st.tuples(st.integers(0, arr.size - 1), st.sampled_from(outside))
+                   .map(lambda iv: _with_id(arr, *iv))]
+        wrong_axes = [a for a in [arr[None], arr[..., None], arr.reshape(-1)[0], arr[0]]
+                      if np.ndim(a) not in ndims]
+        if wrong_axes:
+            options.append(st.sampled_from(wrong_axes))
+        if not self.empty:
+            options.append(st.integers(0, arr.ndim - 1).map(lambda axis: np.take(arr, [], axis)))
+        shared = [axis for axis, d in enumerate(dims) if base(d) not in free]
+        if shared:
+            options.append(st.tuples(st.sampled_from(shared), st.sampled_from([-1, 1, 2]))
+                           .map(lambda ad: _resized(arr, *ad)))
+        return st.one_of(options)
+
+
+def _with_id(arr, index, v):
+    out = arr.copy()
+    out.reshape(-1)[index] = v
+    return out
+
+
 class Layout(Kind):
-    """A dict of arrays (params, a cache) with a layout: key -> dims, a Name, a nested layout, or
-    None for an entry that is None and stays so. ``optional``: keys that may be missing. A
-    ``cache`` may hold more keys than a function reads, and NaN or inf (see cache_arg)."""
+    """A dict of arrays (params, a cache) with a layout: key -> dims, a Kind (a Name, Ids), a
+    nested layout, or None for an entry that is None and stays so. ``optional``: keys that may be
+    missing. A ``cache`` may hold more keys than a function reads, and NaN or inf (cache_arg)."""
 
     def __init__(self, value, layout, optional=(), cache=False):
         super().__init__(value)
@@ -182,6 +230,8 @@ def _layout_dims(layout):
     for spec in layout.values():
         if isinstance(spec, str):
             out.append(spec.split())
+        elif isinstance(spec, Kind):
+            out.extend(spec.dims())
         elif isinstance(spec, dict):
             out.extend(_layout_dims(spec))
     return out
@@ -199,7 +249,7 @@ def bad_layouts(value, layout, free, optional=(), cache=False):
         if isinstance(spec, str):
             entries = bad_arrays(value[key], spec.split(), free, optional=key in optional,
                                  finite=not cache)
-        elif isinstance(spec, Name):
+        elif isinstance(spec, Kind):
             entries = spec.bad(free)
         elif isinstance(spec, dict):
             entries = bad_layouts(value[key], spec, free, cache=cache)
@@ -411,6 +461,18 @@ class Text(Kind):
         return st.sampled_from(wrong)
 
 
+class Chars(Kind):
+    """A str whose characters are all in ``vocab``: a str with another character is wrong."""
+
+    def __init__(self, value, vocab):
+        super().__init__(value)
+        self.vocab = vocab
+
+    def bad(self, free):
+        return st.one_of(st.sampled_from([None, 5, ["a"], b"abc", list(self.value)]),
+                         st.text(min_size=1, max_size=5)
+                         .filter(lambda s: not set(s) <= set(self.vocab)))
+
 class PathKind(Kind):
     def bad(self, free):
         return st.sampled_from([None, 5, ["a.json"], b"a.json", ""])
@@ -556,9 +618,33 @@ def _student_solutions():
         total = np.sqrt(sum(np.sum(g ** 2) for g in grads))
         return [g * min(1.0, max_norm / total) for g in grads]
 
+    def cross_entropy_backward(O, y_ids):
+        T, B, M = O.shape
+        return (text.softmax(O) - np.eye(M)[y_ids]) / (T * B)
+
+    def bigram_cross_entropy(train_ids, val_ids, K, alpha):
+        counts = np.full((K, K), float(alpha))
+        np.add.at(counts, (train_ids[:-1], train_ids[1:]), 1.0)
+        log_p = np.log(counts / counts.sum(axis=1, keepdims=True))
+        return float(-log_p[val_ids[:-1], val_ids[1:]].mean())
+
     return {"rnn_step": rnn_step, "gru_step": gru_step, "gru_step_backward": gru_step_backward,
             "bptt_step": bptt_step, "backprop_states": backprop_states, "clip_by_norm": clip_by_norm,
-            "wilson_interval": horizon.wilson_interval}
+            "wilson_interval": horizon.wilson_interval,
+            "cross_entropy_backward": cross_entropy_backward,
+            "bigram_cross_entropy": bigram_cross_entropy}
+
+
+def _corpus_files():
+    """A small xz corpus, its sha256, and files that are not one (missing, not xz, cut short)."""
+    folder = pathlib.Path(tempfile.mkdtemp(prefix="rnnbook-contract-"))
+    data = "First Citizen:\nBefore we proceed any further, hear me speak.\n".encode()
+    packed = lzma.compress(data)
+    (folder / "corpus.txt.xz").write_bytes(packed)
+    (folder / "plain.txt").write_bytes(data)
+    (folder / "cut.txt.xz").write_bytes(packed[:len(packed) // 2])
+    return folder, hashlib.sha256(data).hexdigest()
+
 
 
 def _calls():
@@ -607,7 +693,76 @@ def _calls():
     scales = [None, 5, "0.5", (0.5,), (0.5, 0.5), (0.5, 0.501), (0.5, np.nan), (0.5, -1.0),
               ("a", 1.0), (0.5, None)]
     names = [None, 5, "tanh", ("tanh",), ("tanh", "tanh"), ("tanh", "nope"), ("tanh", 1), {"tanh"}]
+    lm = charlm.init_params(SIZES["K"], SIZES["N"], seed=2)
+    lm_layout = {**_gru_layout("after"), "w_ov": "K N", "theta_o": "K"}
+    lm_ids = _rng.integers(0, SIZES["K"], shape("T B"))
+    _, lm_cache = charlm.lm_forward(lm_ids, lm)
+    lm_rnn = dict(zip(charlm.RNN_PARAMS, rnn.random_weights(SIZES["K"], SIZES["N"], 0.9, seed=2)))
+    lm_rnn.update({k: lm[k] for k in ("w_ov", "theta_o")})
+    O_ce = _rng.standard_normal(shape("T B M"))
+    _, ce_cache = charlm.cross_entropy_forward(O_ce, _rng.integers(0, SIZES["M"], shape("T B")))
+    corpus, corpus_sha = _corpus_files()
+    line = "to be or not"
+    vocab = text.vocabulary(line)
+    bad_vocab = [None, 5, "", "aab", b"ab", ["a"], list(vocab)]
+    entropies = [None, "1.5", -0.5, np.nan, np.inf, -np.inf, True, [-0.5], np.array([0.5, -0.1]),
+                 np.array([0.5, np.nan]), np.zeros(0), np.ones(2, complex), [[1.0], [1.0, 2.0]],
+                 np.array([True])]
     calls = [
+        # text
+        Call(text.load_corpus,
+             path=Sampled(corpus / "corpus.txt.xz",
+                          [None, 5, ["a.xz"], b"a.xz", "", corpus / "missing.txt.xz", corpus,
+                           corpus / "plain.txt", str(corpus / "cut.txt.xz"), "bad\0name.xz"]),
+             sha256=Sampled(corpus_sha, [None, 5, b"0" * 64, "", "xyz", "g" * 64, corpus_sha[:-1],
+                                         corpus_sha + "0", text.SHA256, [corpus_sha]])),
+        Call(text.vocabulary, text=Sampled(line, [None, 5, ["a"], b"abc", "", tuple(line)])),
+        Call(text.encode, text=Chars(line, vocab), vocab=Sampled(vocab, bad_vocab)),
+        Call(text.decode, ids=Ids("R", K=len(vocab), empty=True), vocab=Sampled(vocab, bad_vocab)),
+        Call(text.split, ids=Ids("L", also=[np.arange(1)]),
+             fraction=Sampled(0.5, [0.0, 1.0, -0.5, 1.5, 0.01, np.nan, np.inf, True, "0.5", None,
+                                    [0.5]])),
+        Call(text.chunks, ids=Ids("L", also=[np.arange(1)]), B=Int(2, also=[9]),
+             T=Int(3, also=[5])),
+        Call(text.one_hot, ids=Ids("T B", K=6, value=[[0, 5], [3, 1], [2, 4]], ndims=range(5),
+                                   empty=True),
+             K=Int(6, also=[3, 5]), dtype=Dtype(np.float32)),
+        Call(text.softmax, O=A("B K", ndims=(1, 2, 3)), temperature=Positive(0.7)),
+        Call(text.sample_next, O=A("B K", ndims=(1, 2, 3)), temperature=Real(0.7, low=0.0),
+             rng=Sampled(np.random.default_rng(0),
+                         [None, 0, 1.5, "rng", np.random.RandomState(0), np.random.default_rng,
+                          np.random.PCG64(0)])),
+        Call(text.nats_to_bits, h=Sampled(1.5, entropies)),
+        Call(text.perplexity, h=Sampled(1.5, entropies)),
+        # charlm: K = 6 characters, the readout's M = K
+        Call(charlm.cross_entropy_forward, O=A("T B M", value=O_ce),
+             y_ids=Ids("T B", K=SIZES["M"])),
+        Call(charlm.cross_entropy_backward, cache=Layout(
+            ce_cache, {"p": "T B M", "y_ids": Ids("T B", K=SIZES["M"], value=ce_cache["y_ids"])},
+            cache=True)),
+        Call(charlm.lm_forward, x_ids=Ids("T B", K=SIZES["K"]), params=Layout(lm, lm_layout),
+             v0=A("B N", optional=True)),
+        Call(charlm.lm_backward, dO=A("T B K"), cache=Layout(lm_cache, {
+            "gru": {"x": "T B K", "V": "T+1 B N", "z": "T B N", "r": "T B N", "h": "T B N",
+                    "u": "T B N", "params": _gru_layout("after"),
+                    "variant": Name("after", gru.VARIANTS), "g": Name("tanh", G)},
+            "readout": {"V": "T+1 B N", "b": "T B K", "w_ov": "K N", "g": Name("linear", G)}},
+            cache=True)),
+        Call(charlm.loss_and_gradients, x_ids=Ids("T B", K=SIZES["K"]),
+             y_ids=Ids("T B", K=SIZES["K"]), params=Layout(lm, lm_layout),
+             v0=A("B N", optional=True)),
+        Call(charlm.init_params, K=Int(6), N=Int(5), seed=Seed(0), dtype=Dtype(np.float32)),
+        Call(charlm.evaluate, params=Layout(lm, lm_layout), ids=Ids("L", K=SIZES["K"]),
+             B=Int(2, also=[9]), T=Int(3, also=[5]), carry=Flag(True)),
+        Call(charlm.next_char_probabilities, params=Layout(lm, lm_layout),
+             prompt_ids=Ids("T", K=SIZES["K"])),
+        Call(charlm.generate, params=Layout(lm, lm_layout), prompt_ids=Ids("T", K=SIZES["K"]),
+             n=Int(4), temperature=Real(0.7, low=0.0), seed=Seed(0)),
+        Call(charlm.state_gradient_norms, params=Layout(lm, lm_layout),
+             x_ids=Ids("T", K=SIZES["K"]), y_ids=Ids("T", K=SIZES["K"])),
+        Call(charlm.rnn_state_gradient_norms, params_rnn=Layout(lm_rnn, {
+            "w_vv": "N N", "w_vx": "N K", "theta_v": "N", "w_ov": "K N", "theta_o": "K"}),
+             x_ids=Ids("T", K=SIZES["K"]), y_ids=Ids("T", K=SIZES["K"])),
         Call(activations.get, name=Name("tanh", G)),
         # rnn
         Call(rnn.rnn_forward, x=A("T B K"), w_vv=A("N N"), w_vx=A("N K"), theta_v=A("N"),
