@@ -173,9 +173,9 @@ def detach_state(state):
 def evaluate(model, ids, *, B, T):
     """The mean cross-entropy of ``model`` on the text ``ids``, in nats
     per character: the text read as ``text.chunks(ids, B, T)``, B streams
-    side by side, the state carried from chunk to chunk, no gradient. The
-    tail that the chunks drop (fewer than B (T + 1) characters) is not
-    counted. Returns a float."""
+    side by side, the state carried from chunk to chunk, no gradient. What
+    the chunks leave out (the end of each stream, fewer than T + 1
+    characters) is not counted. Returns a float."""
     model = _model_arg("model", model)
     B, T = positive_int("B", B), positive_int("T", T)
     ids = _ids_arg("ids", ids, model.K, B, T)
@@ -224,12 +224,14 @@ def train_lm(model, train_ids, val_ids, steps, *, seed, B, T, lr, clip,
     train_ids = _ids_arg("train_ids", train_ids, model.K, B, T)
     val_ids = _ids_arg("val_ids", val_ids, model.K, B, T)
     val_chars = _val_chars_arg(val_chars, len(val_ids), B * T + 1)
-    lr, clip = positive_number("lr", lr), positive_number("clip", clip, none=True)
+    lr = positive_number("lr", lr)
+    clip = positive_number("clip", clip, none=True)
     if decay_steps is not None:
         decay_steps = positive_int("decay_steps", decay_steps)
     eval_every = positive_int("eval_every", eval_every)
     offsets = np.random.default_rng(seed_arg("seed", seed))
-    show = sys.stderr.isatty() if progress is None else flag_arg("progress", progress)
+    show = (sys.stderr.isatty() if progress is None
+            else flag_arg("progress", progress))
     if callback is not None:
         callable_arg("callback", callback)
     optimiser = torch.optim.Adam(model.parameters(), lr=lr)
@@ -595,8 +597,8 @@ def _val_chars_arg(value, available, minimum):
 
 def _one_hot(ids, model):
     """The chunk ``ids`` (T, B) as the model's one-hot inputs (T, B, K)."""
-    dtype = torch.float32 if model.readout.weight.dtype == torch.float32 else torch.float64
-    return torch.from_numpy(text.one_hot(ids, model.K, dtype=str(dtype).split(".")[1]))
+    single = model.readout.weight.dtype == torch.float32
+    return torch.from_numpy(text.one_hot(ids, model.K, dtype=np.float32 if single else np.float64))
 
 
 def _cosine(lr, step, S):
