@@ -22,6 +22,7 @@ import functools
 import io
 import json
 import math
+import os
 import pathlib
 import platform
 import sys
@@ -35,10 +36,10 @@ from . import bridge, horizon, text, torchnn, train
 from ._validate import (ArgumentTypeError, callable_arg, choice, dict_arg, entry, flag_arg,
                         number_arg, positive_int, positive_number, seed_arg, tensor_arg)
 
-__all__ = ["SETUP", "CELLS", "HEAD", "START_MEASURED", "START_TOLERANCE", "RESULTS",
-           "RESULTS_URL", "WEIGHTS", "WEIGHTS_URL", "CharModel", "detach_state", "evaluate",
-           "train_lm", "run", "params", "same_start", "load_results", "load_weights",
-           "merge_results", "main"]
+__all__ = ["SETUP", "CELLS", "HEAD", "START_MEASURED", "START_TOLERANCE", "START_STEPS",
+           "RESULTS", "RESULTS_URL", "WEIGHTS", "WEIGHTS_URL", "CharModel", "detach_state",
+           "evaluate", "train_lm", "run", "params", "same_start", "load_results",
+           "load_weights", "merge_results", "main"]
 
 # The book's settings, fixed before the stored run. 256 units read 32 streams of the text, 64
 # characters per chunk (truncated BPTT: the gradient reaches 64 steps back, the state further).
@@ -63,11 +64,19 @@ CELLS = {
 # compares), then the mean of each later block of eval_every steps.
 HEAD = 500
 
-# How far the first training losses of a rerun may differ from the stored run's (nats, largest
-# absolute difference over the steps compared), for a run of up to HEAD steps' start. Measured
-# for the first 20 steps of "book-gru": see START_MEASURED (filled in by the measurement).
-START_MEASURED = None
-START_TOLERANCE = None
+# How far the first training losses of a rerun may differ from the stored run's and still be the
+# same run (nats, at every step compared), for the first START_STEPS steps. Measured for "book-gru"
+# and "gru" over their first 100 steps, unrounded, on the book's machine (AMD EPYC, AVX2): native;
+# ATEN_CPU_CAPABILITY=default with MKL_CBWR=COMPATIBLE; avx2 with MKL_CBWR=AVX; OpenBLAS's
+# Sandybridge and Prescott kernels (OPENBLAS_CORETYPE, numpy's products: the book's GRU); two
+# threads. The ten runs and the two networks all stayed within START_MEASURED of each other: a
+# float32 rounding or two, not amplified in 100 steps (another seed differs by 0.04 nats at the
+# first step and by up to 0.4 within 20). The stored losses are rounded to 5 decimals, which
+# adds up to 1e-5 to a difference; the tolerance is ten times that, padded for CPUs that could
+# not be tried (AVX-512, ARM).
+START_MEASURED = 7.2e-7
+START_TOLERANCE = 1e-4
+START_STEPS = 100
 
 RESULTS = horizon.RESULTS.with_name("shakespeare_results.json")
 RESULTS_URL = horizon.RESULTS_URL.rsplit("/", 1)[0] + "/" + RESULTS.name
@@ -337,14 +346,18 @@ def same_start(live, stored, steps, tol=None):
     """True if the first ``steps`` training losses of a ``live`` rerun (the record of ``run`` or
     ``train_lm``) agree with those of the ``stored`` record of the same network and seed within
     ``tol`` nats each (default START_TOLERANCE): the same run, up to the rounding of another float
-    code path, which the tolerance covers. Both records must hold at least ``steps`` losses;
-    where both name their network and seed, they must be the same."""
+    code path, which the tolerance covers. ``steps``: at most START_STEPS, for which the
+    tolerance was measured, and both records must hold that many losses; where both name their
+    network and seed, they must be the same."""
     for name, record in (("live", live), ("stored", stored)):
         dict_arg(name, record, ["loss"], what="a record of run or train_lm", closed=False)
         if not isinstance(record["loss"], (list, tuple, np.ndarray)):
             raise ArgumentTypeError(f"{entry(name, 'loss')}: expected a list of losses, "
                                     f"got {type(record['loss']).__name__}")
     steps = positive_int("steps", steps)
+    if steps > START_STEPS:
+        raise ValueError(f"steps: expected at most START_STEPS = {START_STEPS}, the steps for "
+                         f"which the tolerance was measured, got {steps}")
     tol = START_TOLERANCE if tol is None else positive_number("tol", tol)
     for name, record in (("live", live), ("stored", stored)):
         if len(record["loss"]) < steps:
@@ -402,11 +415,11 @@ def merge_results(results, update):
                              f"{results[key]!r}; one file states one {key} for all its networks")
     networks = {**results["networks"], **update["networks"]}
     return {**results, "networks": {cell: networks[cell] for cell in CELLS if cell in networks},
-            "weights": _weight_sources(networks, results["weights"], update["weights"]),
+            "weights": _weight_sources(results["weights"], update["weights"]),
             "wall_seconds": round(results["wall_seconds"] + update["wall_seconds"], 1)}
 
 
-def _weight_sources(networks, old, new):
+def _weight_sources(old, new):
     """Which network's weights the file keeps under "gru" and "rnn": the book's GRU before
     torch.nn.GRU; a network just run replaces the stored weights of the same or a later choice."""
     sources = dict(old)
@@ -529,11 +542,23 @@ def main(argv=None):
     else:
         import concurrent.futures
         import multiprocessing
-        with concurrent.futures.ProcessPoolExecutor(
-                jobs, mp_context=multiprocessing.get_context("spawn")) as pool:
-            futures = {pool.submit(_run_network, cell, steps): cell for cell in order}
-            for future in concurrent.futures.as_completed(futures):
-                report(futures[future], future.result())
+        # one thread per process for numpy's products too (the book's GRU), which read these
+        # when the new process imports numpy
+        names = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS")
+        saved = {name: os.environ.get(name) for name in names}
+        os.environ.update({name: "1" for name in names})
+        try:
+            with concurrent.futures.ProcessPoolExecutor(
+                    jobs, mp_context=multiprocessing.get_context("spawn")) as pool:
+                futures = {pool.submit(_run_network, cell, steps): cell for cell in order}
+                for future in concurrent.futures.as_completed(futures):
+                    report(futures[future], future.result())
+        finally:
+            for name, value in saved.items():
+                if value is None:
+                    os.environ.pop(name, None)
+                else:
+                    os.environ[name] = value
     networks = {cell: done[cell][0] for cell in CELLS if cell in done}
     sources = {}
     for key, choices in (("gru", ("book-gru", "gru")), ("rnn", ("rnn",))):

@@ -130,7 +130,8 @@ def test_trains_with_a_carried_state_exactly_like_autograd(variant):
     T, B, N, K, chunks = 4, 3, 5, 2, 6
     x = torch.tensor(rng.standard_normal((T * chunks, B, K)))
     y = torch.tensor(rng.standard_normal((T * chunks, B, 1)))
-    cells = [cls(K, N, variant, seed=0, dtype=torch.float64) for cls in (bridge.NumpyGRU, _AutogradGRU)]
+    cells = [cls(K, N, variant, seed=0, dtype=torch.float64)
+             for cls in (bridge.NumpyGRU, _AutogradGRU)]
     readouts = [torch.nn.Linear(N, 1).double() for _ in cells]
     readouts[1].load_state_dict(readouts[0].state_dict())
     losses = []

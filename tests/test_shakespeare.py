@@ -72,7 +72,8 @@ def test_the_book_gru_starts_as_torchs_gru_and_follows_it(corpus, one_thread):
 def test_in_float64_the_two_gru_stay_equal_while_they_train():
     # same weights, same chunks, same optimiser: only the rounding of the learning rule differs
     ids = _ids(3 * 2 * 4 + 1, 6, seed=3)
-    models = [shakespeare.CharModel(c, 6, 5, seed=2, dtype=torch.float64) for c in ("book-gru", "gru")]
+    models = [shakespeare.CharModel(c, 6, 5, seed=2, dtype=torch.float64)
+              for c in ("book-gru", "gru")]
     for m in models:
         shakespeare.train_lm(m, ids, ids, 4, seed=0, B=2, T=4, lr=1e-2, clip=1.0, eval_every=2,
                              val_chars=len(ids))
@@ -201,7 +202,7 @@ def test_the_stored_file_has_the_four_networks_on_the_books_setup():
         assert r["block_step"] == list(range(shakespeare.HEAD + every, SETUP["steps"] + 1, every))
         assert len(r["block_loss"]) == len(r["block_step"])
         assert r["eval_step"] == list(range(0, SETUP["steps"] + 1, every))
-        assert r["val_loss"][0] == pytest.approx(np.log(65), abs=0.01)      # a uniform guess
+        assert r["val_loss"][0] == pytest.approx(np.log(65), abs=0.05)      # about a uniform guess
         assert r["full_val_loss"] < r["val_loss"][0] - 1
     gru_, book = STORED["networks"]["gru"], STORED["networks"]["book-gru"]
     assert book["full_val_loss"] <= 1.6 and gru_["full_val_loss"] <= 1.6
@@ -254,10 +255,10 @@ def test_a_live_slice_starts_as_the_stored_run(live_slice):
 
 def test_another_seed_does_not_pass_for_the_stored_run(one_thread):
     stored = STORED["networks"]["book-gru"]
-    other = shakespeare.run("book-gru", seed=1, steps=20)[0]
-    assert not shakespeare.same_start(other, stored, 20)
+    other = shakespeare.run("book-gru", seed=1, steps=3)[0]
+    assert not shakespeare.same_start(other, stored, 3)
     # not only by its name: its losses leave the tolerance
-    assert not shakespeare.same_start({"loss": other["loss"]}, stored, 20)
+    assert not shakespeare.same_start({"loss": other["loss"]}, stored, 3)
 
 
 def test_same_start_uses_the_tolerance():
@@ -273,9 +274,11 @@ def test_same_start_uses_the_tolerance():
 
 
 def test_the_tolerance_covers_what_was_measured_with_margin():
-    assert shakespeare.START_TOLERANCE >= 2 * shakespeare.START_MEASURED
+    # the spread measured, and the rounding of both records to 5 decimals
+    assert shakespeare.START_TOLERANCE >= 2 * (shakespeare.START_MEASURED + 1e-5)
     # and stays far below what another seed changes (the test above): the check can fail
     assert shakespeare.START_TOLERANCE < 0.01
+    assert shakespeare.START_STEPS <= shakespeare.HEAD
 
 
 # ---------------------------------------------------------------- files and the script
@@ -294,7 +297,8 @@ def test_load_results_and_weights_fetch_the_files_when_they_are_not_there(tmp_pa
 
 def test_weights_beside_a_chapter_are_read_without_the_network(tmp_path, monkeypatch):
     (tmp_path / "data").mkdir()
-    shakespeare._save_weights({"gru": {"theta_z": np.ones(3)}}, tmp_path / "data" / "shakespeare_weights.npz")
+    shakespeare._save_weights({"gru": {"theta_z": np.ones(3)}},
+                              tmp_path / "data" / shakespeare.WEIGHTS.name)
     monkeypatch.chdir(tmp_path)
     monkeypatch.setattr(shakespeare, "WEIGHTS", tmp_path / "absent" / "shakespeare_weights.npz")
 
@@ -371,7 +375,8 @@ def _valid():
     ("val_chars", 6, "val_chars: expected between"),
     ("val_chars", 13.0, "val_chars"),
     ("steps", 0, "steps"), ("seed", -1, "seed"), ("seed", None, "seed"), ("B", 0, "B"),
-    ("T", 7, "train_ids: .* T = 7"), ("lr", 0.0, "lr"), ("clip", -1.0, "clip"), ("eval_every", 0, "eval_every"),
+    ("T", 7, "train_ids: .* T = 7"), ("lr", 0.0, "lr"), ("clip", -1.0, "clip"),
+    ("eval_every", 0, "eval_every"),
     ("progress", "yes", "progress"), ("callback", "print", "callback"),
     ("decay_steps", 0, "decay_steps"), ("decay_steps", 2.5, "decay_steps"),
 ])
@@ -380,46 +385,51 @@ def test_train_lm_names_a_bad_argument(arg, bad, message):
         shakespeare.train_lm(**{**_valid(), arg: bad})
 
 
+sh, Model = shakespeare, shakespeare.CharModel
+
+
 @pytest.mark.parametrize("call, message", [
-    (lambda: shakespeare.CharModel("transformer", 4, 3, seed=0), "cell: expected one of"),
-    (lambda: shakespeare.CharModel("gru", 0, 3, seed=0), "K"),
-    (lambda: shakespeare.CharModel("gru", 4, 2.5, seed=0), "N"),
-    (lambda: shakespeare.CharModel("gru", 4, 3, seed=None), "seed"),
-    (lambda: shakespeare.CharModel("gru", 4, 3, seed=0, dtype="float32"), "dtype"),
-    (lambda: shakespeare.CharModel("gru", 4, 3, seed=0)(torch.zeros(2, 1, 5)), r"x: expected shape"),
-    (lambda: shakespeare.CharModel("gru", 4, 3, seed=0)(torch.zeros(2, 4)), "x: expected 3 axes"),
-    (lambda: shakespeare.CharModel("gru", 4, 3, seed=0)(np.zeros((2, 1, 4))), "x: expected a torch"),
-    (lambda: shakespeare.CharModel("gru", 4, 3, seed=0)(torch.zeros(2, 1, 4, dtype=torch.float64)),
+    (lambda: Model("transformer", 4, 3, seed=0), "cell: expected one of"),
+    (lambda: Model("gru", 0, 3, seed=0), "K"),
+    (lambda: Model("gru", 4, 2.5, seed=0), "N"),
+    (lambda: Model("gru", 4, 3, seed=None), "seed"),
+    (lambda: Model("gru", 4, 3, seed=0, dtype="float32"), "dtype"),
+    (lambda: Model("gru", 4, 3, seed=0)(torch.zeros(2, 1, 5)), r"x: expected shape"),
+    (lambda: Model("gru", 4, 3, seed=0)(torch.zeros(2, 4)), "x: expected 3 axes"),
+    (lambda: Model("gru", 4, 3, seed=0)(np.zeros((2, 1, 4))), "x: expected a torch"),
+    (lambda: Model("gru", 4, 3, seed=0)(torch.zeros(2, 1, 4, dtype=torch.float64)),
      "x: expected dtype torch.float32 to agree with the model"),
-    (lambda: shakespeare.CharModel("gru", 4, 3, seed=0)(torch.full((2, 1, 4), torch.nan)),
+    (lambda: Model("gru", 4, 3, seed=0)(torch.full((2, 1, 4), torch.nan)),
      "x: contains NaN"),
-    (lambda: shakespeare.CharModel("book-gru", 4, 3, seed=0)(torch.zeros(2, 1, 4), torch.zeros(2, 3)),
+    (lambda: Model("book-gru", 4, 3, seed=0)(torch.zeros(2, 1, 4), torch.zeros(2, 3)),
      r"state: expected shape \(B, N\)"),
-    (lambda: shakespeare.CharModel("rnn", 4, 3, seed=0)(torch.zeros(2, 1, 4), torch.zeros(1, 2)),
+    (lambda: Model("rnn", 4, 3, seed=0)(torch.zeros(2, 1, 4), torch.zeros(1, 2)),
      r"state: expected shape \(B, N\)"),
-    (lambda: shakespeare.CharModel("lstm", 4, 3, seed=0)(torch.zeros(2, 1, 4), torch.zeros(1, 3)),
+    (lambda: Model("lstm", 4, 3, seed=0)(torch.zeros(2, 1, 4), torch.zeros(1, 3)),
      "state: expected the LSTM's pair"),
-    (lambda: shakespeare.CharModel("gru", 4, 3, seed=0)(torch.zeros(2, 1, 4), (torch.zeros(1, 3),) * 2),
+    (lambda: Model("gru", 4, 3, seed=0)(torch.zeros(2, 1, 4), (torch.zeros(1, 3),) * 2),
      "state: expected a torch tensor"),
-    (lambda: shakespeare.detach_state([torch.zeros(2)]), "state: expected a tensor or a pair"),
-    (lambda: shakespeare.evaluate(torch.nn.GRU(4, 3), np.zeros(13, dtype=int), B=2, T=3), "model"),
-    (lambda: shakespeare.evaluate(shakespeare.CharModel("gru", 4, 3, seed=0), np.zeros(13, dtype=int),
-                                  B=2, T=0), "T"),
-    (lambda: shakespeare.params(shakespeare.CharModel("lstm", 4, 3, seed=0)), "model: expected a GRU"),
-    (lambda: shakespeare.params("gru"), "model"),
-    (lambda: shakespeare.run("transformer", seed=0), "cell"),
-    (lambda: shakespeare.run("gru", seed=0, steps=0), "steps"),
-    (lambda: shakespeare.run("gru", seed=-1), "seed"),
-    (lambda: shakespeare.same_start({"loss": [1.0]}, {"loss": [1.0]}, 2), "steps: expected at most"),
-    (lambda: shakespeare.same_start({"loss": [1.0]}, {"loss": [1.0]}, 1, tol=0.0), "tol"),
-    (lambda: shakespeare.same_start({"loss": [1.0]}, {"curve": [1.0]}, 1), "stored"),
-    (lambda: shakespeare.same_start({"loss": 1.0}, {"loss": [1.0]}, 1), r'live\["loss"\]'),
-    (lambda: shakespeare.load_weights(5), "path"),
-    (lambda: shakespeare.load_weights("missing.npz", url="nowhere"), "url"),
-    (lambda: shakespeare.merge_results(STORED, {}), "update"),
-    (lambda: shakespeare.merge_results(STORED, dict(STORED, jobs=STORED["jobs"] + 1)), "update: its jobs"),
-    (lambda: shakespeare.main(["--steps", "-1"]), "steps"),
-    (lambda: shakespeare.main(("--only", 5)), "argv"),
+    (lambda: sh.detach_state([torch.zeros(2)]), "state: expected a tensor or a pair"),
+    (lambda: sh.evaluate(torch.nn.GRU(4, 3), np.zeros(13, dtype=int), B=2, T=3), "model"),
+    (lambda: sh.evaluate(Model("gru", 4, 3, seed=0), np.zeros(13, dtype=int), B=2, T=0),
+     "T"),
+    (lambda: sh.params(Model("lstm", 4, 3, seed=0)), "model: expected a GRU"),
+    (lambda: sh.params("gru"), "model"),
+    (lambda: sh.run("transformer", seed=0), "cell"),
+    (lambda: sh.run("gru", seed=0, steps=0), "steps"),
+    (lambda: sh.run("gru", seed=-1), "seed"),
+    (lambda: sh.same_start({"loss": [1.0]}, {"loss": [1.0]}, 2), "steps: expected at most"),
+    (lambda: sh.same_start({"loss": [1.0] * 101}, {"loss": [1.0] * 101}, 101),
+     "steps: expected at most START_STEPS"),
+    (lambda: sh.same_start({"loss": [1.0]}, {"loss": [1.0]}, 1, tol=0.0), "tol"),
+    (lambda: sh.same_start({"loss": [1.0]}, {"curve": [1.0]}, 1), "stored"),
+    (lambda: sh.same_start({"loss": 1.0}, {"loss": [1.0]}, 1), r'live\["loss"\]'),
+    (lambda: sh.load_weights(5), "path"),
+    (lambda: sh.load_weights("missing.npz", url="nowhere"), "url"),
+    (lambda: sh.merge_results(STORED, {}), "update"),
+    (lambda: sh.merge_results(STORED, dict(STORED, jobs=STORED["jobs"] + 1)), "update: its jobs"),
+    (lambda: sh.main(["--steps", "-1"]), "steps"),
+    (lambda: sh.main(("--only", 5)), "argv"),
 ])
 def test_bad_arguments_are_refused_by_name(call, message):
     with pytest.raises(ValueError, match=f"^{message}"):
