@@ -4,7 +4,8 @@ Import the modules you need, e.g. ``from rnnbook import rnn``. The numpy modules
 only ``rnnbook.reference`` (torch mirrors of the equations, the autograd oracle), ``rnnbook.torchnn``
 (weights to and from torch.nn.GRU and torch.nn.RNN), ``rnnbook.bridge`` (the numpy GRU inside torch
 training) and ``rnnbook.train`` (trainable models and the training loop) and ``rnnbook.shortcut`` (Chapter 4's
-measurements during training) import it, and only when they are imported.
+measurements during training) and ``rnnbook.shakespeare`` (Chapter 6's language models) import it, and
+only when they are imported.
 
 Conventions, followed by every module:
 
