@@ -4,7 +4,7 @@ import subprocess
 import sys
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
-TORCH_MODULES = {"bridge", "reference", "shortcut", "torchnn", "train"}
+TORCH_MODULES = {"bridge", "reference", "shakespeare", "shortcut", "torchnn", "train"}
 
 
 def test_numpy_modules_import_without_torch():
