@@ -33,8 +33,9 @@ import numpy as np
 import torch
 
 from . import bridge, horizon, text, torchnn, train
-from ._validate import (ArgumentTypeError, callable_arg, choice, dict_arg, entry, flag_arg,
-                        number_arg, positive_int, positive_number, seed_arg, tensor_arg)
+from ._validate import (ArgumentTypeError, array_arg, callable_arg, choice, dict_arg, entry,
+                        flag_arg, name_dict, number_arg, positive_int, positive_number, seed_arg,
+                        tensor_arg)
 
 __all__ = ["SETUP", "CELLS", "HEAD", "START_MEASURED", "START_TOLERANCE", "START_STEPS",
            "RESULTS", "RESULTS_URL", "WEIGHTS", "WEIGHTS_URL", "CharModel", "detach_state",
@@ -352,24 +353,27 @@ def same_start(live, stored, steps, tol=None):
     code path, which the tolerance covers. ``steps``: at most START_STEPS, for which the
     tolerance was measured, and both records must hold that many losses; where both name their
     network and seed, they must be the same."""
+    losses = {}
     for name, record in (("live", live), ("stored", stored)):
         dict_arg(name, record, ["loss"], what="a record of run or train_lm", closed=False)
         if not isinstance(record["loss"], (list, tuple, np.ndarray)):
             raise ArgumentTypeError(f"{entry(name, 'loss')}: expected a list of losses, "
                                     f"got {type(record['loss']).__name__}")
+        # finite numbers: train_lm stops at a loss that is not finite, without recording it
+        losses[name] = array_arg(entry(name, "loss"), record["loss"], ("losses",), {})
     steps = positive_int("steps", steps)
     if steps > START_STEPS:
         raise ValueError(f"steps: expected at most START_STEPS = {START_STEPS}, the steps for "
                          f"which the tolerance was measured, got {steps}")
     tol = START_TOLERANCE if tol is None else positive_number("tol", tol)
-    for name, record in (("live", live), ("stored", stored)):
-        if len(record["loss"]) < steps:
-            raise ValueError(f"steps: expected at most the {len(record['loss'])} losses of "
-                             f"{name}, got {steps}")
+    for name, loss in losses.items():
+        if len(loss) < steps:
+            raise ValueError(f"steps: expected at most the {len(loss)} losses of {name}, "
+                             f"got {steps}")
     if any(key in live and key in stored and live[key] != stored[key]
            for key in ("network", "seed")):
         return False
-    difference = np.abs(np.subtract(live["loss"][:steps], stored["loss"][:steps], dtype=float))
+    difference = np.abs(losses["live"][:steps] - losses["stored"][:steps])
     return bool(np.all(difference <= tol))
 
 
@@ -409,9 +413,7 @@ def merge_results(results, update):
     networks) added, or replaced where ``results`` has them, in the order of CELLS; the others
     are kept as they are and the wall time is the sum of both. Both must come from the same
     setup, environment and number of processes, which the file states once for all networks."""
-    for name, value in (("results", results), ("update", update)):
-        dict_arg(name, value, ["setup", "environment", "jobs", "networks", "weights",
-                               "wall_seconds"], what="the results of main", closed=False)
+    results, update = _results_arg("results", results), _results_arg("update", update)
     for key in ("setup", "environment", "jobs"):
         if update[key] != results[key]:
             raise ValueError(f"update: its {key} {update[key]!r} differs from the results' "
@@ -422,11 +424,36 @@ def merge_results(results, update):
             "wall_seconds": round(results["wall_seconds"] + update["wall_seconds"], 1)}
 
 
+# the networks whose weights the weights file may keep under each name, the preferred first
+_WEIGHT_SOURCES = {"gru": ("book-gru", "gru"), "rnn": ("rnn",)}
+
+
+def _results_arg(name, results):
+    """``results`` if it is what ``main`` writes: setup, environment, jobs, networks (a record
+    for each of some CELLS), weights (which network's weights the file keeps under "gru" and
+    "rnn") and wall_seconds."""
+    dict_arg(name, results, ["setup", "environment", "jobs", "networks", "weights",
+                             "wall_seconds"], what="the results of main", closed=False)
+    networks = name_dict(entry(name, "networks"), results["networks"],
+                         "a dict network -> record")
+    for cell, record in networks.items():
+        choice(f"{entry(name, 'networks')} key", cell, CELLS)
+        if not isinstance(record, dict):
+            raise ArgumentTypeError(f"{entry(name, 'networks')}: expected a record (dict) "
+                                    f"for {cell!r}, got {type(record).__name__}")
+    weights = name_dict(entry(name, "weights"), results["weights"], "a dict name -> network")
+    for key, cell in weights.items():
+        choice(f"{entry(name, 'weights')} key", key, _WEIGHT_SOURCES)
+        choice(entry(name, "weights"), cell, _WEIGHT_SOURCES[key])
+    number_arg(entry(name, "wall_seconds"), results["wall_seconds"], low=0.0)
+    return results
+
+
 def _weight_sources(old, new):
     """Which network's weights the file keeps under "gru" and "rnn": the book's GRU before
     torch.nn.GRU; a network just run replaces the stored weights of the same or a later choice."""
     sources = dict(old)
-    for key, choices in (("gru", ("book-gru", "gru")), ("rnn", ("rnn",))):
+    for key, choices in _WEIGHT_SOURCES.items():
         if key in new and (key not in old or choices.index(new[key]) <= choices.index(old[key])):
             sources[key] = new[key]
     return {key: sources[key] for key in ("gru", "rnn") if key in sources}
@@ -521,7 +548,7 @@ def main(argv=None):
         if not out.exists():
             raise ValueError(f"only: merges into the results file --out, but {out} does not "
                              "exist")
-        stored = load_results(out)
+        stored = _results_arg("out", load_results(out))
         now = {"setup": setup, "environment": environment, "jobs": jobs}
         for key, value in now.items():      # what merge_results needs, before any training
             if stored.get(key) != value:
