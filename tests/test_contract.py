@@ -1,7 +1,8 @@
-"""The error contract, fuzzed: every public function of the library (but those of horizon and
-shortcut that train: TRAINS), given one bad argument at a time, raises ValueError or TypeError, and the message
-names that argument. The drawing functions of plots and widgets draw on small figures of their own
-(matplotlib's Figure, no pyplot state) and small grids; the book's style is undone after the module.
+"""The error contract, fuzzed: every public function of the library (but those of horizon,
+shortcut and shakespeare that train: TRAINS), given one bad argument at a time, raises ValueError
+or TypeError, and the message names that argument. The drawing functions of plots and widgets
+draw on small figures of their own (matplotlib's Figure, no pyplot state) and small grids; the
+book's style is undone after the module.
 
 ``CALLS`` holds one valid call of each public function (two for ``gru_backward``, one per variant),
 with every argument given by keyword and described by its *kind*: an array with named axes, a dict
@@ -10,11 +11,13 @@ sort (hypothesis strategies): NaN and inf entries, wrong types, a wrong number o
 axis, an axis that disagrees with another argument's; sizes of 0, -1, 2.5 or True; unknown names
 and lists where a name is expected; missing keys and wrong shapes inside caches. The fuzz replaces
 one argument of a valid call by such a value and checks the answer. The sizes of the valid calls are
-all different, so that a wrong length can never pass for another axis's length.
+all different, so that a wrong length can never pass for another axis's length. Chapter 6's
+language models (shakespeare) are fuzzed tiny, K = 6 characters and N = 5 units, in float64.
 """
 import functools
 import hashlib
 import inspect
+import json
 import lzma
 import math
 import pathlib
@@ -31,11 +34,12 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
 from rnnbook import (activations, bptt, bridge, charlm, checks, claims, diagnostics, gradcheck,
-                     gru, horizon, plots, reference, rnn, rtrl, shortcut, tasks, text, torchnn,
-                     train, widgets)
+                     gru, horizon, plots, reference, rnn, rtrl, shakespeare, shortcut, tasks, text,
+                     torchnn, train, widgets)
 
 MODULES = (activations, rnn, bptt, rtrl, gru, tasks, diagnostics, gradcheck, train, reference,
-           torchnn, bridge, horizon, shortcut, checks, claims, plots, widgets, text, charlm)
+           torchnn, bridge, horizon, shortcut, checks, claims, plots, widgets, text, charlm,
+           shakespeare)
 SIZES = {"T": 3, "B": 2, "N": 5, "K": 6, "M": 7, "P": 8, "L": 9, "R": 10, "C": 11}
 # what the fuzz does not call, and why
 NOT_CALLED = {
@@ -61,14 +65,20 @@ NOT_CALLED = {
     **{f"shortcut.{name}": "a constant" for name in (
         "NETWORKS", "GRID", "PROBE_SEED", "DIGITS", "PROFILE_DECADES", "HALF_LIFE_FACTOR", "RESULTS",
         "RESULTS_URL", "RULES")},
+    **{f"shakespeare.{name}": "a constant" for name in (
+        "SETUP", "CELLS", "HEAD", "START_MEASURED", "START_TOLERANCE", "START_STEPS", "RESULTS",
+        "RESULTS_URL", "WEIGHTS", "WEIGHTS_URL")},
 }
-# public functions that train networks (minutes): tests/test_horizon.py and test_one_cell_... below
-# check that their bad arguments are refused before any training starts
+# public functions that train networks (minutes): test_what_trains_refuses_a_bad_argument_before_...
+# below checks that their bad arguments are refused before any training starts (train.train and
+# shakespeare.train_lm replaced by a function that fails)
 TRAINS = {"horizon.run_cell": "trains one network for up to 1000 steps",
           "horizon.run_grid": "trains every cell of the grid",
           "horizon.main": "runs the full grid from the command line",
           "shortcut.run": "trains one network for up to 1000 steps, measuring it",
-          "shortcut.main": "trains six networks from the command line"}
+          "shortcut.main": "trains six networks from the command line",
+          "shakespeare.run": "trains a network of 256 units on the corpus for up to 2500 steps",
+          "shakespeare.main": "trains four language models from the command line"}
 FUZZ = settings(max_examples=30, deadline=None, derandomize=True, database=None,
                 suppress_health_check=list(HealthCheck))
 _rng = np.random.default_rng(0)
@@ -549,7 +559,10 @@ class Results(Kind):
 # ---------------------------------------------------------------- the valid calls
 
 class Call:
-    def __init__(self, function, tag="", **kinds):
+    """One valid call, its arguments by kind; ``fixed``: axes whose lengths an object that is no
+    argument fixes (a bound method's module: its K and N), never free."""
+
+    def __init__(self, function, tag="", fixed="", **kinds):
         self.function, self.kinds = function, kinds
         self.name = f"{function.__module__.split('.')[-1]}.{function.__qualname__}"
         self.id = self.name + (f"[{tag}]" if tag else "")
@@ -559,7 +572,8 @@ class Call:
             for dims in kind.dims():
                 for d in dims:
                     counts[base(d)] = counts.get(base(d), 0) + 1
-        self.free = {d for d, n in counts.items() if n == 1}   # an axis no other one must match
+        # an axis no other one must match
+        self.free = {d for d, n in counts.items() if n == 1} - set(fixed.split())
 
     def __call__(self, **changes):
         return self.function(**{**self.kwargs, **changes})
@@ -980,7 +994,77 @@ def _calls():
     return calls
 
 
-CALLS = _calls()
+def _shakespeare_calls():
+    """Chapter 6's language models, tiny (K = 6 characters, N = 5 units, float64), and records
+    and files of a few entries (not run, main: see TRAINS)."""
+    K, N = SIZES["K"], SIZES["N"]
+
+    def model(cell):
+        return shakespeare.CharModel(cell, K, N, seed=0, dtype=torch.float64)
+
+    book, torch_gru, lstm = model("book-gru"), model("gru"), model("lstm")
+    V, c = (torch.from_numpy(_rng.standard_normal(shape("B N"))) for _ in range(2))
+    not_models = [None, 5, "gru", np.zeros(3), torch.nn.GRU(K, N)]
+    states = [np.zeros(shape("B N")), "state", 5, [V, c], (V,), (V, c, V), (V, np.zeros(N)),
+              {"V": V}]
+    lstm_states = [V, (V,), (V, c, V), [V, c], (V, c.float()), (V, c[:, :-1]), (V, c[:1]),
+                   (V, torch.full_like(c, torch.nan)), (V, c.numpy())]
+    R = SIZES["R"]      # ids of L = 9 and R = 10: B T + 1 = 7 are one chunk of T = 3 in B = 2
+    loss = [2.1, 2.05, 1.98, 1.9, 1.85]
+    live = {"network": "gru", "seed": 0, "loss": loss}
+    stored = {"network": "gru", "seed": 0, "loss": [v + 3e-5 for v in loss]}
+    records = [None, "record", [], {}, {"losses": loss}, *({**live, "loss": bad} for bad in (
+        "x", None, loss[:2], [[v] for v in loss], [2.1, "a", 1.9, 1.8, 1.7], np.array(["a"] * 5),
+        [2.1, None, 1.9, 1.8, 1.7], [2.1, np.nan, 1.9, 1.8, 1.7]))]
+    folder = pathlib.Path(tempfile.mkdtemp(prefix="rnnbook-contract-"))
+    results = {"setup": dict(shakespeare.SETUP), "environment": {"torch": "2"}, "jobs": 1,
+               "networks": {"gru": live, "rnn": dict(live, network="rnn")},
+               "weights": {"gru": "gru", "rnn": "rnn"}, "wall_seconds": 1.0}
+    update = {**results, "networks": {"book-gru": dict(live, network="book-gru")},
+              "weights": {"gru": "book-gru"}, "wall_seconds": 2.0}
+    (folder / "results.json").write_text(json.dumps(results))
+    np.savez(folder / "weights.npz", **{f"gru/{name}": value.astype(np.float32)
+                                        for name, value in shakespeare.params(book).items()})
+
+    def bad_results(v):
+        return [None, "results", [], {}, {k: x for k, x in v.items() if k != "networks"},
+                {**v, "setup": {}}, {**v, "jobs": 2}, {**v, "networks": "x"},
+                {**v, "networks": {"nope": live}}, {**v, "networks": {1: live}},
+                {**v, "networks": {"gru": "record"}}, {**v, "weights": "x"},
+                {**v, "weights": {"gru": "lstm"}}, {**v, "weights": {"lstm": "lstm"}},
+                {**v, "wall_seconds": "1"}, {**v, "wall_seconds": np.nan},
+                {**v, "wall_seconds": -1.0}]
+
+    return [
+        Call(shakespeare.CharModel, cell=Name("book-gru", tuple(shakespeare.CELLS)), K=Int(K),
+             N=Int(N), seed=Seed(0), dtype=Dtype(torch.float64, torch_dtype=True)),
+        Call(torch_gru.forward, "gru", fixed="K N", x=TA("T B K"), state=TA("B N", optional=True)),
+        Call(book.forward, "book-gru", fixed="K N", x=TA("T B K"), state=TA("B N", optional=True)),
+        Call(lstm.forward, "lstm", fixed="K N", x=TA("T B K"), state=Sampled((V, c), lstm_states)),
+        Call(shakespeare.detach_state, state=Sampled(V * 2, states, optional=True)),
+        Call(shakespeare.evaluate, model=Sampled(book, not_models), ids=Ids("L", K=K),
+             B=Int(2, also=[5]), T=Int(3, also=[5])),
+        Call(shakespeare.train_lm, model=Sampled(model("gru"), not_models),
+             train_ids=Ids("L", K=K), val_ids=Ids("R", K=K), steps=Int(1), seed=Seed(0),
+             B=Int(2, also=[5]), T=Int(3, also=[5]), lr=Positive(1e-3),
+             clip=Positive(1.0, optional=True), eval_every=Int(1),
+             val_chars=Int(7, also=[6, R + 1]),
+             decay_steps=Int(2, optional=True), progress=Flag(False, optional=True),
+             callback=Sampled(lambda step, net: step, [5, "x", np.zeros(3)], optional=True)),
+        Call(shakespeare.params, model=Sampled(torch_gru, not_models + [lstm])),
+        Call(shakespeare.same_start, live=Sampled(live, records), stored=Sampled(stored, records),
+             steps=Int(3, also=[len(loss) + 1, shakespeare.START_STEPS + 1]),
+             tol=Positive(1e-4, optional=True)),
+        Call(shakespeare.load_results, path=PathKind(folder / "results.json"),
+             url=Url(shakespeare.RESULTS_URL)),
+        Call(shakespeare.load_weights, path=PathKind(folder / "weights.npz"),
+             url=Url(shakespeare.WEIGHTS_URL)),
+        Call(shakespeare.merge_results, results=Sampled(results, bad_results(results)),
+             update=Sampled(update, bad_results(update))),
+    ]
+
+
+CALLS = _calls() + _shakespeare_calls()
 
 
 # ---------------------------------------------------------------- the checks
@@ -1053,8 +1137,22 @@ def test_every_public_name_is_listed_and_fuzzed(module):
 @pytest.mark.parametrize("name", sorted(TRAINS))
 def test_what_trains_is_listed_and_not_fuzzed(name):
     module, function = name.split(".")
-    module = {"horizon": horizon, "shortcut": shortcut}[module]
+    module = {"horizon": horizon, "shortcut": shortcut, "shakespeare": shakespeare}[module]
     assert inspect.isfunction(getattr(module, function)) and name not in {c.name for c in CALLS}
+
+
+def _main_files():
+    """For shakespeare.main --only: results of another setup, a file that holds no results, and
+    a file that is not there."""
+    folder = pathlib.Path(tempfile.mkdtemp(prefix="rnnbook-contract-"))
+    other = {"setup": dict(shakespeare.SETUP, steps=1), "environment": {}, "jobs": 1,
+             "networks": {}, "weights": {}, "wall_seconds": 0.0}
+    (folder / "other.json").write_text(json.dumps(other))
+    (folder / "list.json").write_text("[1, 2]")
+    return {name: str(folder / f"{name}.json") for name in ("other", "list", "missing")}
+
+
+_MAIN = _main_files()
 
 
 @pytest.mark.parametrize("call, message", [
@@ -1078,11 +1176,27 @@ def test_what_trains_is_listed_and_not_fuzzed(name):
     (lambda: shortcut.main(["--jobs", "0"]), "jobs"),
     (lambda: shortcut.main("--jobs 2"), "argv"),
     (lambda: shortcut.main(["--out", ""]), "out"),
+    (lambda: shakespeare.run("nope", seed=0), "cell"),
+    (lambda: shakespeare.run(["gru"], seed=0), "cell"),
+    (lambda: shakespeare.run("gru", seed=-1), "seed"),
+    (lambda: shakespeare.run("gru", seed=None), "seed"),
+    (lambda: shakespeare.run("gru", seed=0, steps=0), "steps"),
+    (lambda: shakespeare.run("gru", seed=0, steps=2.5), "steps"),
+    (lambda: shakespeare.main(["--jobs", "0"]), "jobs"),
+    (lambda: shakespeare.main("--jobs 2"), "argv"),
+    (lambda: shakespeare.main(["--steps", "0"]), "steps"),
+    (lambda: shakespeare.main(["--out", ""]), "out"),
+    (lambda: shakespeare.main(["--weights", ""]), "weights"),
+    (lambda: shakespeare.main(["--only", "gru,nope"]), "only"),
+    (lambda: shakespeare.main(["--only", "gru", "--out", _MAIN["missing"]]), "only"),
+    (lambda: shakespeare.main(["--only", "gru", "--out", _MAIN["other"]]), "only"),
+    (lambda: shakespeare.main(["--only", "gru", "--out", _MAIN["list"]]), "out"),
 ])
 def test_what_trains_refuses_a_bad_argument_before_training(call, message, monkeypatch):
     def no_training(*args, **kwargs):
         raise AssertionError("training started")
     monkeypatch.setattr(train, "train", no_training)
+    monkeypatch.setattr(shakespeare, "train_lm", no_training)
     with pytest.raises((ValueError, TypeError)) as info:
         call()
     assert named(message.split()[0], str(info.value)), str(info.value)
