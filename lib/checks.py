@@ -529,9 +529,9 @@ def check_cross_entropy_backward(cross_entropy_backward):
     if got.shape == want.shape:
         for hint, mistaken in mistakes.items():
             if _same(got, mistaken):
-                _fail(f"{name} does not match eq. (6.3): {hint}.")
+                _fail(f"{name} does not match eq. (6.4): {hint}.")
     _compare(name, got, want)
-    print(f"✓ cross_entropy_backward gives dH/dO = (p - y) / (T B), eq. (6.3),\n"
+    print(f"✓ cross_entropy_backward gives dH/dO = (p - y) / (T B), eq. (6.4),\n"
           f"  on random logits (T={T}, B={B}, M={M}).")
 
 

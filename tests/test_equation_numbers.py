@@ -39,6 +39,7 @@ MEANT = {
         "eq-ch2-bptt", "eq-ch2-bptt-rule"],
     ("lib/rtrl.py", "rtrl_step"): ["eq-ch2-rtrl"],
     ("lib/bptt.py", "truncated_errors"): ["eq-ch2-truncated", "eq-ch2-bptt"],
+    ("lib/charlm.py", "cross_entropy_backward"): ["eq-ch6-output-error", "eq-ch2-energy"],
 }
 
 # Library source that the chapters do not display but that cites the same equations (the
