@@ -1,5 +1,7 @@
 """Self-checks for the exercises: each prints a clear pass, or raises SelfCheckFailed saying what
 differed. They compare a student's work with the library, never with a stored answer."""
+from types import SimpleNamespace
+
 import numpy as np
 
 from . import rnn
@@ -498,63 +500,158 @@ def check_wilson_interval(wilson_interval):
 def check_cross_entropy_backward(cross_entropy_backward):
     """Exercise (Chapter 6): ``cross_entropy_backward(O, y_ids)`` is dH/dO for the cross-entropy
     energy H = -(1/(T B)) sum_t sum_n ln p_y(t)(t) of a softmax readout, eq. (6.3). Shapes: O
-    (T, B, M) logits, y_ids (T, B) the next characters -> dH/dO (T, B, M).
+    (T, B, K) logits, y_ids (T, B) the next characters -> dH/dO (T, B, K).
 
-    Compares with ``charlm.cross_entropy_backward``; a result that one known mistake gives is named.
+    Compares with ``charlm.cross_entropy_backward`` twice: on random logits, then on the same
+    logits with one position shifted by +800 and another by -800, which leaves p as it was but
+    overflows a softmax that does not subtract each position's largest logit. A result that a
+    known mistake gives (``_SOFTMAX_MISTAKES``) is named.
     """
     _function_arg("cross_entropy_backward", cross_entropy_backward)
     from . import charlm, text
     rng = np.random.default_rng(2030)
-    T, B, M = 3, 2, 5
-    O = 2.0 * rng.standard_normal((T, B, M))
-    y = rng.integers(0, M, size=(T, B))
-    want = charlm.cross_entropy_backward(charlm.cross_entropy_forward(O, y)[1])
-    got = _call(cross_entropy_backward, O.copy(), y.copy())
+    T, B, K = 3, 2, 5
+    O = 2.0 * rng.standard_normal((T, B, K))
+    y = rng.integers(0, K, size=(T, B))
+    shifted = O.copy()
+    shifted[0, 1] += 800.0      # exp(800 + ...) overflows float64 to inf
+    shifted[2, 0] -= 800.0      # exp(-800 + ...) underflows to 0, and 0 / 0 is NaN
     name = "cross_entropy_backward(O, y_ids)"
-    got = _as_numbers(name, got)
-    p, e = text.softmax(O), text.one_hot(y, M, dtype=np.float64)
-    mistakes = {
-        "the softmax is missing: O - y is the rule of the quadratic energy with a linear readout; "
-        "for the cross-entropy of a softmax it becomes p - y, with p = softmax(O)": (O - e) / (T * B),
-        "the sign is flipped: dH/dO = (p - y) / (T B), the probability minus the target":
-            (e - p) / (T * B),
-        "the mean over the T B positions is missing: H averages -ln p over every (t, n), so each "
-        "position's gradient carries the factor 1 / (T B)": p - e,
-        "divided by T only: H is the mean over all T B positions, so divide by T * B": (p - e) / T,
-        "divided by B only: H is the mean over all T B positions, so divide by T * B": (p - e) / B,
-        "the softmax is taken along the wrong axis: each position's probabilities over the M "
-        "characters sum to 1, so normalise along the last axis":
-            (np.exp(O) / np.exp(O).sum(axis=0) - e) / (T * B),
-    }
-    if got.shape == want.shape:
-        for hint, mistaken in mistakes.items():
-            if _same(got, mistaken):
-                _fail(f"{name} does not match eq. (6.4): {hint}.")
-    _compare(name, got, want)
+    sizes = (f"(the self-check calls your function with T = {T}, B = {B}, K = {K}: take the "
+             "sizes from O.shape)")
+    for logits, where in ((O, ""), (shifted, " on logits with one position shifted by +800 and "
+                                              "another by -800")):
+        want = charlm.cross_entropy_backward(charlm.cross_entropy_forward(logits, y)[1])
+        with np.errstate(all="ignore"):     # an overflow is a mistake to name, not to warn of
+            got = _as_numbers(name, _call_telling(cross_entropy_backward, sizes,
+                                                  logits.copy(), y.copy()))
+            if got.shape != want.shape:
+                _fail(f"{name}: expected shape {want.shape}, got {got.shape} {sizes}")
+            c = SimpleNamespace(O=logits, y=y, p=text.softmax(logits), T=T, B=B, K=K,
+                                e=text.one_hot(y, K, dtype=np.float64))
+            for hint, mistake in _SOFTMAX_MISTAKES:
+                wrong = mistake(c)
+                if _matches(got, wrong) and not _matches(wrong, want):
+                    _fail(f"{name}{where} does not match eq. (6.4): {hint}.")
+        if where and not np.all(np.isfinite(got)):  # the first call passed: the shift did this
+            _fail(f"{name}{where}: exp overflowed (inf/NaN): subtract each position's largest "
+                  "logit, O.max(axis=-1, keepdims=True), before exponentiating.")
+        _compare(name + where, got, want)
     print(f"✓ cross_entropy_backward gives dH/dO = (p - y) / (T B), eq. (6.4),\n"
-          f"  on random logits (T={T}, B={B}, M={M}).")
+          f"  on random logits (T={T}, B={B}, K={K}), and stays finite\n"
+          f"  when a position's logits are shifted by +800 or -800.")
+
+
+def _call_telling(fn, told, *args):
+    """``_call``, with ``told`` at the end of the message when ``fn`` raised (a stub aside)."""
+    try:
+        return _call(fn, *args)
+    except SelfCheckFailed as failed:
+        # _call raises inside its except clause: the context is the student's own exception
+        if isinstance(failed.__context__, NotImplementedError):
+            raise
+        _fail(f"{str(failed).rstrip()} {told}")
+
+
+def _matches(got, wrong):
+    # NaN and inf where the mistake has them count as agreement: they are what it gives
+    return bool(np.allclose(got, wrong, rtol=0.0, atol=1e-10, equal_nan=True))
+
+
+def _softmax_shifted(O, shift, axis=-1):
+    """exp(O - shift) normalised along ``axis``: a softmax, made right or wrong by the two."""
+    e = np.exp(O - shift)
+    return e / e.sum(axis=axis, keepdims=True)
+
+
+def _minus_one_at_every_target(p, y_ids):
+    """What ``p[..., y_ids] -= 1`` (or ``p[:, :, y_ids] -= 1``) gives. The index, of shape (T, B),
+    selects along the last axis in every position, so every position loses 1 at each character
+    that is some position's target; numpy writes the buffered result back, so a target that
+    repeats counts once: p - isin(arange(K), y_ids)."""
+    p = p.copy()
+    p[..., y_ids] -= 1
+    return p
+
+
+_WRONG_AXIS = ("the softmax is taken along axis {} ({}): each position's probabilities over the "
+               "K characters sum to 1, so normalise along the last axis, axis=-1")
+
+# Exercise ex-ch6-softmax's known mistakes: each hint with the dH/dO that the mistake gives from
+# c.O (T, B, K) and c.y (T, B), with the right probabilities c.p, the one-hot targets c.e and the
+# sizes c.T, c.B, c.K. A mistake that gives the right answer on one of the calls is not named there.
+_SOFTMAX_MISTAKES = (
+    ("the softmax is missing: O - y is the rule of the quadratic energy with a linear readout; "
+     "for the cross-entropy of a softmax it becomes p - y, with p = softmax(O)",
+     lambda c: (c.O - c.e) / (c.T * c.B)),
+    ("the sign is flipped: dH/dO = (p - y) / (T B), the probability minus the target",
+     lambda c: (c.e - c.p) / (c.T * c.B)),
+    ("the mean over the T B positions is missing: H averages -ln p over every (t, n), so each "
+     "position's gradient carries the factor 1 / (T B)", lambda c: c.p - c.e),
+    ("divided by T only: H is the mean over all T B positions, so divide by T * B",
+     lambda c: (c.p - c.e) / c.T),
+    ("divided by B only: H is the mean over all T B positions, so divide by T * B",
+     lambda c: (c.p - c.e) / c.B),
+    ("divided by T * B * K, a mean over every entry of O: H is the mean over the T B positions "
+     "of -ln p at the target, so divide by T * B",
+     lambda c: (c.p - c.e) / (c.T * c.B * c.K)),
+    (_WRONG_AXIS.format(0, "time"),
+     lambda c: (_softmax_shifted(c.O, c.O.max(axis=0, keepdims=True), axis=0) - c.e)
+     / (c.T * c.B)),
+    (_WRONG_AXIS.format(1, "the sequences of the batch"),
+     lambda c: (_softmax_shifted(c.O, c.O.max(axis=1, keepdims=True), axis=1) - c.e)
+     / (c.T * c.B)),
+    ("p[..., y_ids] -= 1 (or p[:, :, y_ids] -= 1) subtracts 1 in every position at every "
+     "character that is some position's target: index one target per position, "
+     "p[np.arange(T)[:, None], np.arange(B), y_ids] -= 1",
+     lambda c: _minus_one_at_every_target(c.p, c.y) / (c.T * c.B)),
+    ("subtracted one global maximum O.max(): the other positions' logits lie about 800 below "
+     "it, their exps underflow to 0 and p = 0 / 0 = NaN; subtract each position's own largest "
+     "logit, O.max(axis=-1, keepdims=True)",
+     lambda c: (_softmax_shifted(c.O, c.O.max()) - c.e) / (c.T * c.B)),
+)
+
+
+def _bigram_counts(ids, K, alpha):
+    """alpha plus the number of times character v follows character u in ``ids``, at [u, v]."""
+    counts = np.full((K, K), float(alpha))
+    np.add.at(counts, (ids[:-1], ids[1:]), 1.0)     # a pair that repeats counts every time
+    return counts
+
+
+def _rows(counts):
+    """P(v | u): each row of ``counts`` divided by its sum."""
+    return counts / counts.sum(axis=1, keepdims=True)
+
+
+def _nats(P, u, v):
+    """The mean of -ln P[u, v] over the pairs (u[i], v[i]): nats per character."""
+    return float(-np.log(P[u, v]).mean())
 
 
 def _bigram_cross_entropy(train_ids, val_ids, K, alpha):
     """The exercise's answer: add-alpha bigram counts of the training text, scored on the
     validation text, in nats per character (the first character is not predicted)."""
-    counts = np.full((K, K), float(alpha))
-    np.add.at(counts, (train_ids[:-1], train_ids[1:]), 1.0)
-    log_p = np.log(counts / counts.sum(axis=1, keepdims=True))
-    return float(-log_p[val_ids[:-1], val_ids[1:]].mean())
+    counts = _bigram_counts(train_ids, K, alpha)
+    return _nats(_rows(counts), val_ids[:-1], val_ids[1:])
 
 
 def check_bigram_cross_entropy(bigram_cross_entropy):
     """Exercise (Chapter 6): ``bigram_cross_entropy(train_ids, val_ids, K, alpha)`` counts the
-    pairs of neighbouring characters of the training ids, adds ``alpha`` to every count, and returns
-    the mean of -ln P(next | current) over the neighbouring pairs of the validation ids (nats)."""
+    pairs (u, v) of neighbouring characters of the training ids, the current u and the next v,
+    adds ``alpha`` to every count, and returns the mean of -ln P(v | u) over the neighbouring
+    pairs of the validation ids (nats). A result that a known mistake gives
+    (``_BIGRAM_MISTAKES``) is named."""
     _function_arg("bigram_cross_entropy", bigram_cross_entropy)
     rng = np.random.default_rng(2031)
     K = 6
-    # a text with structure: after character a, mostly a + 1; character 5 never follows 4 in
-    # training but does once in validation, so that smoothing matters
+    # a text with structure: after u, mostly u + 1. Character 5 never occurs in training but
+    # ends the validation text, after a 4, so that smoothing matters; and the validation text
+    # starts with a common character, whose row sum is large, and ends with 5, whose row holds
+    # alpha alone: counts / counts.sum(axis=1), without keepdims, moves the score by
+    # (ln rowsum(last) - ln rowsum(first)) / pairs, nothing on a text that starts and ends alike
     train = np.cumsum(rng.integers(0, 3, size=400) == 0) % 5
-    val = np.concatenate([np.cumsum(rng.integers(0, 3, size=120) == 0) % 5, [4, 5, 0]])
+    val = np.concatenate([np.cumsum(rng.integers(0, 3, size=120) == 0) % 5, [4, 5]])
     name = "bigram_cross_entropy(train_ids, val_ids, K, alpha)"
     for alpha in (1.0, 0.1):
         want = _bigram_cross_entropy(train, val, K, alpha)
@@ -562,30 +659,56 @@ def check_bigram_cross_entropy(bigram_cross_entropy):
         if got.shape != ():
             _fail(f"{name}: expected one number (nats per character), got shape {got.shape}")
         got = float(got)
-        counts = np.full((K, K), alpha)
-        np.add.at(counts, (train[:-1], train[1:]), 1.0)
-        pairs = (val[:-1], val[1:])
-        mistakes = {
-            "that is in bits, not nats: use the natural logarithm (bits = nats / ln 2)":
-                want / np.log(2),
-            "the counts are normalised along the wrong axis: P(next | current) divides the row "
-            "of the current character by its sum, counts / counts.sum(axis=1, keepdims=True)":
-                float(-np.log(counts / counts.sum(axis=0))[pairs].mean()),
-            "the pairs are counted in the validation text: the model may only learn from the "
-            "training ids, and is scored on the validation ids":
-                _bigram_cross_entropy(val, val, K, alpha),
-            "the pairs are read the wrong way round: the row is the current character, the "
-            "column the next": float(-np.log(counts / counts.sum(axis=1, keepdims=True))[
-                val[1:], val[:-1]].mean()),
-        }
         if not np.isfinite(got):
             _fail(f"{name} with alpha = {alpha}: got {got}; a pair never seen in training has "
                   f"probability 0 unless alpha is added to every count")
-        for hint, mistaken in mistakes.items():
-            if abs(got - mistaken) <= 1e-9 and abs(mistaken - want) > 1e-6:
+        counts = _bigram_counts(train, K, alpha)
+        c = SimpleNamespace(train=train, val=val, K=K, alpha=alpha, want=want, counts=counts,
+                            P=_rows(counts), u=val[:-1], v=val[1:])
+        for hint, mistake in _BIGRAM_MISTAKES:
+            wrong = mistake(c)
+            if abs(got - wrong) <= 1e-9 and abs(wrong - want) > 1e-6:
                 _fail(f"{name} with alpha = {alpha}: {hint}.")
         if abs(got - want) > 1e-9:
             _fail(f"{name} with alpha = {alpha}: expected {want:.6f} nats per character, "
                   f"got {got:.6f}")
     print("✓ bigram_cross_entropy scores add-alpha bigram counts in nats per character,\n"
           "  for alpha = 1 and alpha = 0.1.")
+
+
+def _counted_once(ids, K, alpha):
+    """The counts that ``counts[u, v] += 1`` with arrays of indices gives: numpy writes the
+    buffered result back, so a pair that repeats is counted once."""
+    counts = np.full((K, K), float(alpha))
+    counts[ids[:-1], ids[1:]] += 1
+    return counts
+
+
+# Exercise ex-ch6-bigram's known mistakes: each hint with the score that the mistake gives from
+# the ids c.train and c.val, c.K and c.alpha, the right score c.want, the right c.counts and
+# c.P = P(v | u) (K, K), and the validation pairs c.u, c.v. A mistake that gives the right score
+# at one alpha is not named there.
+_BIGRAM_MISTAKES = (
+    ("that is in bits, not nats: use the natural logarithm (bits = nats / ln 2)",
+     lambda c: c.want / np.log(2)),
+    ("the counts are normalised along the wrong axis: P(v | u) divides the row of the current "
+     "character u by its sum, counts / counts.sum(axis=1, keepdims=True)",
+     lambda c: _nats(c.counts / c.counts.sum(axis=0), c.u, c.v)),
+    ("counts.sum(axis=1) has shape (K,) and divides column v by the row sum of v: use "
+     "keepdims=True", lambda c: _nats(c.counts / c.counts.sum(axis=1), c.u, c.v)),
+    ("counts / counts.sum() is the joint probability P(u, v) of a pair, not P(v | u): divide "
+     "each row by its own sum, counts.sum(axis=1, keepdims=True)",
+     lambda c: _nats(c.counts / c.counts.sum(), c.u, c.v)),
+    ("counts[u, v] += 1 with arrays of indices counts a pair that repeats once, not every "
+     "time: use np.add.at(counts, (u, v), 1)",
+     lambda c: _nats(_rows(_counted_once(c.train, c.K, c.alpha)), c.u, c.v)),
+    ("the pairs are counted in the validation text: the model may only learn from the "
+     "training ids, and is scored on the validation ids",
+     lambda c: _bigram_cross_entropy(c.val, c.val, c.K, c.alpha)),
+    ("the pairs are read the wrong way round: the row is the current character u, the column "
+     "the next v", lambda c: _nats(c.P, c.v, c.u)),
+    ("that is the score for alpha = 1: alpha is an argument, add it (not 1) to every count",
+     lambda c: _bigram_cross_entropy(c.train, c.val, c.K, 1.0)),
+    ("divided by len(val_ids): n characters hold n - 1 neighbouring pairs, and the mean is "
+     "over the pairs", lambda c: c.want * len(c.u) / len(c.val)),
+)

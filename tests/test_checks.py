@@ -1,3 +1,5 @@
+import re
+
 import numpy as np
 import pytest
 
@@ -450,69 +452,190 @@ def test_a_sign_slip_in_one_weight_names_the_gradient_not_a_mistake():
 
 # --- Chapter 6 -------------------------------------------------------------------------------
 
+SIZES = ("(the self-check calls your function with T = 3, B = 2, K = 5: take the sizes from "
+         "O.shape)")
+
+
 def softmax_last(O):
     e = np.exp(O - O.max(axis=-1, keepdims=True))
     return e / e.sum(axis=-1, keepdims=True)
 
 
+def softmax_along(O, axis, shift=True):
+    e = np.exp(O - O.max(axis=axis, keepdims=True) if shift else O)
+    return e / e.sum(axis=axis, keepdims=True)
+
+
 def ce_backward(O, y, wrong=None):
-    T, B, M = O.shape
-    p, e = softmax_last(O), np.eye(M)[y]
+    T, B, K = O.shape
+    p, e = softmax_last(O), np.eye(K)[y]
+    if wrong in ("every target", "every target colon"):
+        if wrong == "every target":
+            p[..., y] -= 1
+        else:
+            p[:, :, y] -= 1
+        return p / (T * B)
+    if wrong == "global":
+        return (np.exp(O - O.max()) / np.exp(O - O.max()).sum(axis=-1, keepdims=True) - e) / (T * B)
     return {None: (p - e) / (T * B), "no softmax": (O - e) / (T * B), "sign": (e - p) / (T * B),
-            "no mean": p - e, "T": (p - e) / T, "B": (p - e) / B,
+            "no mean": p - e, "T": (p - e) / T, "B": (p - e) / B, "TBK": (p - e) / (T * B * K),
             "axis": (np.exp(O) / np.exp(O).sum(axis=0) - e) / (T * B),
+            "axis 1": (softmax_along(O, 1) - e) / (T * B),
+            "unstable": (softmax_along(O, -1, shift=False) - e) / (T * B),
             "off": (p - e) / (T * B) + 1e-6}[wrong]
 
 
-def test_cross_entropy_backward_passes_the_rule(capsys):
-    checks.check_cross_entropy_backward(ce_backward)
-    assert capsys.readouterr().out.startswith("✓ cross_entropy_backward gives dH/dO = (p - y)")
+def ce_backward_in_place(O, y_ids):
+    """The chapter's solution: 1 subtracted at the target, without a one-hot array."""
+    T, B, K = O.shape
+    e = np.exp(O - O.max(axis=-1, keepdims=True))
+    p = e / e.sum(axis=-1, keepdims=True)
+    p[np.arange(T)[:, None], np.arange(B)[None, :], y_ids] -= 1
+    return p / (T * B)
+
+
+def ce_backward_autograd(O, y_ids):
+    """dH/dO by torch's autograd of its own cross-entropy, the mean over the T B positions."""
+    import torch
+    O = torch.tensor(O, dtype=torch.float64, requires_grad=True)
+    K = O.shape[-1]
+    torch.nn.functional.cross_entropy(O.reshape(-1, K), torch.tensor(y_ids).reshape(-1)).backward()
+    return O.grad.numpy()
+
+
+@pytest.mark.parametrize("solution", [ce_backward, ce_backward_in_place, ce_backward_autograd])
+def test_cross_entropy_backward_passes_the_rule(solution, capsys):
+    checks.check_cross_entropy_backward(solution)
+    out = capsys.readouterr().out
+    assert out.startswith("✓ cross_entropy_backward gives dH/dO = (p - y)")
+    assert "(T=3, B=2, K=5)" in out and "+800" in out and "M" not in out
 
 
 @pytest.mark.parametrize("wrong, message", [
     ("no softmax", "the softmax is missing"), ("sign", "the sign is flipped"),
     ("no mean", "the mean over the T B positions is missing"), ("T", "divided by T only"),
-    ("B", "divided by B only"), ("axis", "along the wrong axis"),
-    ("off", r"at index \(\d, \d, \d\) expected"),
+    ("B", "divided by B only"), ("TBK", r"divided by T \* B \* K, a mean over every entry"),
+    ("axis", r"along axis 0 \(time\).*normalise along the last axis"),
+    ("axis 1", r"along axis 1 \(the sequences of the batch\)"),
+    ("every target", r"p\[\.\.\., y_ids\] -= 1 .*index one target per position, "
+                     r"p\[np\.arange\(T\)\[:, None\], np\.arange\(B\), y_ids\] -= 1"),
+    ("every target colon", r"p\[:, :, y_ids\] -= 1\) subtracts 1 in every position"),
+    ("unstable", r"shifted by \+800 and another by -800: exp overflowed \(inf/NaN\): subtract "
+                 r"each position's largest logit, O\.max\(axis=-1, keepdims=True\), before "
+                 r"exponentiating\.$"),
+    ("global", r"shifted by \+800 .* subtracted one global maximum O\.max\(\).*NaN"),
+    ("off", r"^cross_entropy_backward\(O, y_ids\): at index \(\d, \d, \d\) expected"),
 ])
 def test_cross_entropy_backward_names_the_mistake(wrong, message):
-    with pytest.raises(checks.SelfCheckFailed, match=message):
+    with pytest.raises(checks.SelfCheckFailed, match=message) as failed:
         checks.check_cross_entropy_backward(lambda O, y: ce_backward(O, y, wrong))
+    # the sizes are told where they can be the cause, a wrong shape or an exception, only
+    assert SIZES not in str(failed.value) and " M " not in str(failed.value)
 
 
-def test_cross_entropy_backward_stub_and_shape():
+def test_the_mistake_at_every_target_is_what_the_check_says():
+    # p[..., y] -= 1 subtracts 1 at every character that is some position's target, in every
+    # position, once even where targets repeat; T = 1 included
+    rng = np.random.default_rng(0)
+    cases = ((3, 2, 5, [[1, 1], [3, 1], [0, 3]]), (1, 1, 4, [[2]]), (1, 3, 3, [[0, 0, 2]]))
+    for T, B, K, y in cases:
+        p, y = rng.random((T, B, K)), np.array(y)
+        wrong = checks._minus_one_at_every_target(p, y)
+        assert np.array_equal(wrong, p - np.isin(np.arange(K), y))
+        if len(np.unique(y)) > 1:
+            assert not np.array_equal(wrong, p - np.eye(K)[y])
+
+
+def test_a_wrong_value_only_at_the_shifted_positions_is_located():
+    def shaky(O, y):
+        dO = ce_backward(O, y)
+        dO[np.abs(O).max(axis=-1) > 400] *= 2
+        return dO
+    with pytest.raises(checks.SelfCheckFailed, match=r"by -800: at index \(\d, \d, \d\) expected"):
+        checks.check_cross_entropy_backward(shaky)
+
+
+def test_cross_entropy_backward_stub_shape_and_exception():
     def cross_entropy_backward(O, y):
         raise NotImplementedError
-    with pytest.raises(checks.SelfCheckFailed, match="is not written yet"):
+    with pytest.raises(checks.SelfCheckFailed, match="is not written yet") as failed:
         checks.check_cross_entropy_backward(cross_entropy_backward)
-    with pytest.raises(checks.SelfCheckFailed, match=r"expected shape \(3, 2, 5\), got \(6, 5\)"):
+    assert SIZES not in str(failed.value)
+    shape = r"expected shape \(3, 2, 5\), got \(6, 5\) \(the self-check"
+    with pytest.raises(checks.SelfCheckFailed, match=shape) as failed:
         checks.check_cross_entropy_backward(lambda O, y: ce_backward(O, y).reshape(6, 5))
+    assert str(failed.value).endswith(SIZES)
+
+    def hard_coded(O, y_ids):       # the sizes of the chapter's text, not of O
+        T, B, K = 64, 32, 65
+        return (softmax_last(O) - np.eye(K)[y_ids]) / (T * B)
+    with pytest.raises(checks.SelfCheckFailed, match="hard_coded raised ValueError") as failed:
+        checks.check_cross_entropy_backward(hard_coded)
+    assert str(failed.value).endswith(SIZES) and f"  {SIZES}" not in str(failed.value)
 
 
 def bigram(train, val, K, alpha, wrong=None):
-    counts = np.full((K, K), float(alpha))
+    counts = np.full((K, K), 1.0 if wrong == "alpha 1" else float(alpha))
     source = val if wrong == "val" else train
-    np.add.at(counts, (source[:-1], source[1:]), 1.0)
-    axis = 0 if wrong == "axis" else 1
-    logp = np.log(counts / counts.sum(axis=axis, keepdims=True))
-    a, b = (val[1:], val[:-1]) if wrong == "swap" else (val[:-1], val[1:])
-    h = -logp[a, b].mean()
+    if wrong == "once":
+        counts[source[:-1], source[1:]] += 1
+    else:
+        np.add.at(counts, (source[:-1], source[1:]), 1.0)
+    total = {"axis": counts.sum(axis=0, keepdims=True), "keepdims": counts.sum(axis=1),
+             "joint": counts.sum()}.get(wrong, counts.sum(axis=1, keepdims=True))
+    logp = np.log(counts / total)
+    u, v = (val[1:], val[:-1]) if wrong == "swap" else (val[:-1], val[1:])
+    h = -logp[u, v].sum() / (len(val) if wrong == "len" else len(u))
     return {"bits": h / np.log(2), "inf": np.inf}.get(wrong, h + (1e-3 if wrong == "off" else 0))
 
 
-def test_bigram_passes_the_counts(capsys):
-    checks.check_bigram_cross_entropy(bigram)
+def bigram_by_loops(train_ids, val_ids, K, alpha):
+    """Another right answer: the counts by a plain loop, the score by a sum of logs."""
+    counts = [[alpha] * K for _ in range(K)]
+    for u, v in zip(train_ids[:-1], train_ids[1:]):
+        counts[u][v] += 1
+    nats = [np.log(sum(counts[u])) - np.log(counts[u][v])
+            for u, v in zip(val_ids[:-1], val_ids[1:])]
+    return sum(nats) / len(nats)
+
+
+@pytest.mark.parametrize("solution", [bigram, bigram_by_loops])
+def test_bigram_passes_the_counts(solution, capsys):
+    checks.check_bigram_cross_entropy(solution)
     assert capsys.readouterr().out.startswith("✓ bigram_cross_entropy scores add-alpha")
 
 
 @pytest.mark.parametrize("wrong, message", [
-    ("bits", "in bits, not nats"), ("axis", "normalised along the wrong axis"),
-    ("val", "counted in the validation text"), ("swap", "the wrong way round"),
+    ("bits", "in bits, not nats"),
+    ("axis", r"normalised along the wrong axis: P\(v \| u\) divides the row of the current "
+             r"character u"),
+    ("val", "counted in the validation text"),
+    ("swap", "the wrong way round: the row is the current character u, the column the next v"),
     ("inf", "unless alpha is added"), ("off", "expected [0-9.]+ nats per character, got"),
+    ("keepdims", r"alpha = 1\.0: counts\.sum\(axis=1\) has shape \(K,\) and divides column v by "
+                 r"the row sum of v: use keepdims=True\.$"),
+    ("once", r"counts\[u, v\] \+= 1 with arrays of indices counts a pair that repeats once.*"
+             r"np\.add\.at"),
+    ("joint", r"counts / counts\.sum\(\) is the joint probability P\(u, v\) .* not P\(v \| u\)"),
+    ("alpha 1", r"with alpha = 0\.1: that is the score for alpha = 1: alpha is an argument"),
+    ("len", r"divided by len\(val_ids\): n characters hold n - 1 neighbouring pairs"),
 ])
 def test_bigram_names_the_mistake(wrong, message):
-    with pytest.raises(checks.SelfCheckFailed, match=message):
+    with pytest.raises(checks.SelfCheckFailed, match=message) as failed:
         checks.check_bigram_cross_entropy(lambda t, v, K, a: bigram(t, v, K, a, wrong))
+    # the characters are u (current) and v (next): b is the book's local field
+    assert not re.search(r"\([ab] \| [ab]\)|\(a, b\)|character [ab]\b|(column|of) b\b",
+                         str(failed.value))
+
+
+def test_the_bigram_texts_tell_the_missing_keepdims_from_the_answer():
+    # without keepdims the score moves by (ln rowsum(last) - ln rowsum(first)) / pairs, nothing
+    # on a validation text that starts and ends with the same character, as it once did
+    train = np.array([0, 1, 1, 0, 2, 0, 1, 2])
+    for val, caught in (([1, 0, 2, 1], False), ([0, 1, 2, 1, 0, 5], True)):
+        val = np.array(val)
+        right = checks._bigram_cross_entropy(train, val, 6, 0.5)
+        assert (abs(bigram(train, val, 6, 0.5, "keepdims") - right) > 1e-6) == caught
 
 
 def test_bigram_wants_one_number():
