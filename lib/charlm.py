@@ -50,8 +50,8 @@ def cross_entropy_forward(O, y_ids):
 
 
 def cross_entropy_backward(cache):
-    """Eq. (6.4), dH/dO = (p - onehot(y)) / (T B): the output error,
-    p - y where the quadratic energy (2.6) had O - y.
+    """Eq. (6.4), dH/dO = (p - onehot(y)) / (T B): the gradient p - y
+    where the quadratic energy (2.6) had O - y.
 
     ``cache`` from cross_entropy_forward. Returns dO (T, B, M).
     """

@@ -132,7 +132,8 @@ def decode(ids, vocab):
 
 def split(ids, fraction=0.9):
     """(train_ids, val_ids): the first ``fraction`` of the ids, to train on,
-    and the rest, to validate on, as char-rnn and nanoGPT split the corpus.
+    and the rest, to validate on, as nanoGPT splits the corpus (char-rnn
+    holds out 5 %).
 
     The split is contiguous and fixed, not shuffled: the validation text is a
     stretch of text that the model never trained on (for the corpus, the end
