@@ -218,7 +218,8 @@ def train_lm(model, train_ids, val_ids, steps, *, seed, B, T, lr, clip,
     zeros on the chunks of the text shifted by an offset in [0, T), drawn
     from ``seed`` (the first pass has offset 0), so that the borders move.
     Every ``eval_every`` steps, and after the last, the mean cross-entropy
-    on the first ``val_chars`` characters of ``val_ids`` (``evaluate``).
+    on the first ``val_chars`` characters of ``val_ids`` (``evaluate``);
+    ``eval_every=None`` validates never.
     ``progress``: a progress bar (None: only in an interactive terminal).
     ``callback(step, model)``, if given, is called after each evaluation;
     it must leave the model as it is. torch's global random state is not
@@ -241,7 +242,8 @@ def train_lm(model, train_ids, val_ids, steps, *, seed, B, T, lr, clip,
     clip = positive_number("clip", clip, none=True)
     if decay_steps is not None:
         decay_steps = positive_int("decay_steps", decay_steps)
-    eval_every = positive_int("eval_every", eval_every)
+    if eval_every is not None:      # None: no validation (a short rerun)
+        eval_every = positive_int("eval_every", eval_every)
     offsets = np.random.default_rng(seed_arg("seed", seed))
     show = (sys.stderr.isatty() if progress is None
             else flag_arg("progress", progress))
@@ -257,7 +259,7 @@ def train_lm(model, train_ids, val_ids, steps, *, seed, B, T, lr, clip,
     bar = train._progress_bar(steps) if show else None
     xs, c, clipped, seconds = (), 0, 0, 0.0
     for step in range(steps + 1):
-        if step % eval_every == 0 or step == steps:
+        if eval_every is not None and (step % eval_every == 0 or step == steps):
             record["eval_step"].append(step)
             record["val_loss"].append(round(evaluate(
                 model, val_ids[:val_chars], B=B, T=T), 5))
@@ -296,7 +298,7 @@ def train_lm(model, train_ids, val_ids, steps, *, seed, B, T, lr, clip,
     return record
 
 
-def run(cell, *, seed, steps=None):
+def run(cell, *, seed, steps=None, validate=True):
     """Train the network ``cell`` of CELLS from ``seed`` on the corpus
     with SETUP: ``CharModel(cell, K, SETUP["N"], seed=seed)`` trained by
     ``train_lm`` on the first SETUP["split"] of the text, validated on the
@@ -304,21 +306,24 @@ def run(cell, *, seed, steps=None):
     decaying over them, or for its first ``steps`` steps only (the start
     of the full run). Deterministic for a seed on a given machine, thread
     count and float code path; elsewhere the digits differ
-    (``same_start``). Returns (record, model): train_lm's record with the
-    network's name and the seed added, and the trained model."""
+    (``same_start``). ``validate=False`` skips the validation (a rerun of
+    the first steps, compared by its training losses). Returns (record,
+    model): train_lm's record with the network's name and the seed added,
+    and the trained model."""
     choice("cell", cell, CELLS)
     seed = seed_arg("seed", seed)
     steps = SETUP["steps"] if steps is None else positive_int("steps", steps)
-    return _run(cell, seed, steps, SETUP["steps"])
+    return _run(cell, seed, steps, SETUP["steps"], flag_arg("validate", validate))
 
 
-def _run(cell, seed, steps, budget):
+def _run(cell, seed, steps, budget, validate=True):
     """``run`` (arguments checked) for ``steps`` steps of a budget of ``budget`` steps."""
     train_ids, val_ids, K = _corpus()
     model = CharModel(cell, K, SETUP["N"], seed=seed)
     record = train_lm(model, train_ids, val_ids, steps, seed=seed, B=SETUP["B"],
                       T=SETUP["T"], lr=SETUP["lr"], clip=SETUP["clip"],
-                      eval_every=SETUP["eval_every"], val_chars=SETUP["val_chars"],
+                      eval_every=SETUP["eval_every"] if validate else None,
+                      val_chars=SETUP["val_chars"],
                       decay_steps=budget if SETUP["decay"] == "cosine" else None,
                       progress=False)
     return {"network": cell, "seed": seed, **record}, model

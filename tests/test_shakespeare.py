@@ -153,6 +153,19 @@ def test_train_lm_records_evaluations_clipping_and_leaves_torchs_random_state():
     assert record["params"] == sum(p.numel() for p in model.parameters())
 
 
+def test_without_validation_the_training_is_the_same():
+    # eval_every=None (run(..., validate=False), the chapter's live rerun) skips the evaluations
+    # and nothing else: evaluating changes neither the weights nor the draws of the offsets
+    ids = _ids(2 * 2 * 3 * 3 + 1, 4, seed=8)
+    records = []
+    for every in (2, None):
+        model = shakespeare.CharModel("gru", 4, 3, seed=0)
+        records.append(shakespeare.train_lm(model, ids, ids, 7, seed=0, B=2, T=3, lr=1e-2,
+                                            clip=1.0, eval_every=every, val_chars=len(ids)))
+    assert records[1]["loss"] == records[0]["loss"] and len(records[0]["eval_step"]) == 5
+    assert records[1]["eval_step"] == records[1]["val_loss"] == []
+
+
 def test_the_learning_rate_decays_along_a_cosine_to_zero():
     assert [shakespeare._cosine(1.0, s, 4) for s in (0, 2, 4, 9)] == [1.0, 0.5, 0.0, 0.0]
     assert shakespeare._cosine(2.0, 1, 4) == pytest.approx(1 + np.cos(np.pi / 4))
