@@ -66,9 +66,9 @@ def command(chapters):
             *[str(path.relative_to(ROOT)) for path in chapters]]
 
 
-# Seconds each run took on a fresh clone on the book's machine (measured for release 0.3.0; Chapter 6 for 0.4.0): the
-# order of the queue on a machine that has no logs yet, so that the short runs are left for the end
-# there too. A log of this machine's own last run takes precedence.
+# Seconds each run took on a fresh clone on the book's machine (measured for release 0.3.0, and
+# Chapter 6 for 0.4.0): the order of the queue on a machine that has no logs yet, so that the short
+# runs are left for the end there too. A log of this machine's own last run takes precedence.
 MEASURED = {("native", "04_gru"): 29, ("native", "05_memory_horizon"): 22,
             ("native", "06_language_model"): 27,
             ("default-compatible", "02_bptt"): 33, ("default-compatible", "03_vanishing"): 25,
