@@ -32,7 +32,7 @@ def pytest_collection_modifyitems(session, config, items):
     background, so the main session leaves them out."""
     late = [item for item in items if _portability(item)]
     native = []
-    if late:
+    if late and "native" in portability.PATHS:
         moved = {path.resolve() for path in portability.NATIVE_IN_BACKGROUND}
         native = [item for item in items if pathlib.Path(str(item.path)).resolve() in moved]
         config.hook.pytest_deselected(items=native)
