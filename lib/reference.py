@@ -10,7 +10,7 @@ import torch
 from ._validate import (ArgumentTypeError, array_arg, callable_arg, choice, dict_arg, entry,
                         flag_arg, name_dict, positive_int, tensor_arg)
 
-__all__ = ["as_tensor", "rnn_forward", "output_forward", "gru_forward", "energy",
+__all__ = ["as_tensor", "rnn_forward", "output_forward", "gru_forward", "mingru_forward", "energy",
            "sequence_energy", "truncated_energy", "steady_state_energy", "autograd_gradients"]
 
 _G = {"tanh": torch.tanh, "sigmoid": torch.sigmoid, "relu": torch.relu, "linear": lambda b: b}
@@ -109,6 +109,38 @@ def gru_forward(x, params, v0=None, variant="before", g="tanh"):
         else:                                                  # torch's (9.30c)
             h = _G[g](a_h[t] + r * (V_prev @ p["w_hv"].T - p["theta_hv"]))
         V.append((1 - z) * h + z * V_prev)                                # (9.30d)
+    return torch.stack(V)
+
+
+def _positive(b):
+    """Feng et al.'s g in torch (``rnnbook.activations``' "positive"): b + 1/2 for b >= 0, sigma(b)
+    below."""
+    return torch.where(b >= 0, b + 0.5, torch.sigmoid(b))
+
+
+# the minGRU's candidate may also take the positive g of its log-space form
+_MINGRU_G = {**_G, "positive": _positive}
+
+
+def mingru_forward(x, params, v0=None, g="tanh"):
+    """The minGRU in torch: eqs. (9.30a, c, d) without recurrent weights in z and h (Feng et al.
+    2024, with the book's z, which keeps the old state). Shapes as
+    ``rnnbook.mingru.mingru_forward``.
+
+    ``params`` maps w_zx, theta_z, w_hx, theta_h to tensors. Returns V (T+1, B, N) in their dtype.
+    """
+    from . import mingru
+    sizes = {}
+    tensor_arg("x", x, ("T", "B", "K"), sizes)
+    _params(params, {n: mingru.param_dims(n) for n in mingru.PARAMS}, sizes)
+    _tensors(sizes, v0=(v0, ("B", "N")))
+    act = _MINGRU_G[choice("g", g, _MINGRU_G)]
+    p = params
+    z = torch.sigmoid(x @ p["w_zx"].T - p["theta_z"])
+    h = act(x @ p["w_hx"].T - p["theta_h"])
+    V = [x.new_zeros(x.shape[1], p["w_zx"].shape[0]) if v0 is None else v0]
+    for t in range(x.shape[0]):
+        V.append(z[t] * V[-1] + (1 - z[t]) * h[t])                       # (9.30d)
     return torch.stack(V)
 
 

@@ -46,3 +46,18 @@ def test_unknown_activation_is_named():
         activations.get("softsign")
     with pytest.raises(TypeError, match=r"^name: expected a name"):     # not "unhashable type"
         activations.get(["tanh"])
+
+
+def test_positive_is_positive_continuous_and_linear_above_zero():
+    # Feng et al.'s g: b + 1/2 for b >= 0, sigma(b) below; log g(b) must exist everywhere
+    act = activations.get("positive")
+    b = np.linspace(-30, 30, 6001)
+    assert np.all(act.g(b) > 0) and np.all(np.diff(act.g(b)) > 0)
+    np.testing.assert_array_equal(act.g(b[b >= 0]), b[b >= 0] + 0.5)
+    np.testing.assert_array_equal(act.g(b[b < 0]), activations.get("sigmoid").g(b[b < 0]))
+    # continuous at 0, where the slope jumps from 1/4 to 1
+    for h in (1e-4, 1e-8, 1e-12):
+        assert abs(act.g(np.array(-h)) - act.g(np.array(h))) < 2 * h
+    assert act.g_prime(np.array(-1e-9)) == pytest.approx(0.25) and act.g_prime(np.array(0.0)) == 1.0
+    # far below, sigma(b) ~ exp(b): still positive down to float64's exp(-708)
+    assert act.g(np.array(-700.0)) == pytest.approx(np.exp(-700.0), rel=1e-12)
