@@ -34,10 +34,10 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
 from rnnbook import (activations, bptt, bridge, charlm, checks, claims, diagnostics, gradcheck,
-                     gru, horizon, plots, reference, rnn, rtrl, shakespeare, shortcut, tasks, text,
-                     torchnn, train, widgets)
+                     gru, horizon, mingru, plots, reference, rnn, rtrl, shakespeare, shortcut,
+                     tasks, text, torchnn, train, widgets)
 
-MODULES = (activations, rnn, bptt, rtrl, gru, tasks, diagnostics, gradcheck, train, reference,
+MODULES = (activations, rnn, bptt, rtrl, gru, mingru, tasks, diagnostics, gradcheck, train, reference,
            torchnn, bridge, horizon, shortcut, checks, claims, plots, widgets, text, charlm,
            shakespeare)
 SIZES = {"T": 3, "B": 2, "N": 5, "K": 6, "M": 7, "P": 8, "L": 9, "R": 10, "C": 11}
@@ -45,7 +45,7 @@ SIZES = {"T": 3, "B": 2, "N": 5, "K": 6, "M": 7, "P": 8, "L": 9, "R": 10, "C": 1
 NOT_CALLED = {
     "activations.ACTIVATIONS": "a constant", "activations.Activation": "the record that get returns",
     "rnn.FixedPointNotFound": "an exception", "bptt.UnstableFixedPoint": "an exception",
-    "bptt.PARAMS": "a constant", "gru.PARAMS": "a constant", "gru.VARIANTS": "a constant",
+    "bptt.PARAMS": "a constant", "gru.PARAMS": "a constant", "mingru.PARAMS": "a constant", "gru.VARIANTS": "a constant",
     "train.CELLS": "a constant", "torchnn.GATES": "a constant",
     "bridge.GRUFunction": "a torch.autograd.Function: NumpyGRU applies it (its forward is fuzzed)",
     "checks.SelfCheckFailed": "an exception", "claims.ClaimFailed": "an exception",
@@ -594,6 +594,10 @@ TRAJECTORY = {"b": "T B N", "w_vv": "N N", "g": Name("tanh", G)}
 OUT_CACHE = {"V": "T+1 B N", "b": "T B M", "w_ov": "M N", "g": Name("linear", G)}
 
 
+MINGRU = {"w_zx": "N K", "theta_z": "N", "w_hx": "N K", "theta_h": "N"}
+PAPER = {"W_z": "N K", "b_z": "N", "W_h": "N K", "b_h": "N"}
+
+
 def _network(small=False):
     p = {k: _rng.standard_normal(shape(d)) / np.sqrt(SIZES["N"]) for k, d in NETWORK.items()}
     if small:
@@ -671,6 +675,8 @@ def _calls():
     gru_params = {v: gru.init_params(N=SIZES["N"], K=SIZES["K"], variant=v, seed=1)
                   for v in gru.VARIANTS}
     gru_caches = {v: gru.gru_forward(x, gru_params[v], variant=v)[1] for v in gru.VARIANTS}
+    min_params = mingru.init_params(K=SIZES["K"], N=SIZES["N"], seed=1)
+    _, min_cache = mingru.mingru_forward(x, min_params, g="positive")
     adding_x, adding_y = tasks.adding_problem(T=SIZES["T"], B=SIZES["B"], seed=0)
     free = {"a": _rng.standard_normal((2, 3)), "b": _rng.standard_normal(2)}
 
@@ -829,6 +835,21 @@ def _calls():
         Call(gru.init_params, K=Int(6), N=Int(5), variant=Name("after", gru.VARIANTS),
              seed=Seed(3), scale=Positive(0.5, optional=True), z_bias=Real(1.0),
              dtype=Dtype(np.float32)),
+        # mingru
+        Call(mingru.param_dims, name=Name("w_hx", mingru.PARAMS)),
+        Call(mingru.init_params, K=Int(6), N=Int(5), seed=Seed(3),
+             scale=Positive(0.5, optional=True), z_bias=Real(1.0), dtype=Dtype(np.float32)),
+        Call(mingru.gates, x=A("T B K"), params=Layout(min_params, MINGRU), g=Name("tanh", G)),
+        Call(mingru.mingru_forward, x=A("T B K"), params=Layout(min_params, MINGRU),
+             v0=A("B N", optional=True), g=Name("positive", G)),
+        Call(mingru.mingru_backward, dV=A("T+1 B N"), cache=Layout(min_cache, {
+            "x": "T B K", "V": "T+1 B N", "z": "T B N", "h": "T B N", "params": MINGRU,
+            "g": Name("positive", G)}, cache=True)),
+        Call(mingru.lag_products, z=A("T B N", positive=True), t=Int(2, minimum=0, also=[4])),
+        Call(mingru.rtrl_gradients, x=A("T B K"), params=Layout(min_params, MINGRU),
+             dV=A("T+1 B N"), v0=A("B N", optional=True), g=Name("tanh", G)),
+        Call(mingru.from_paper, paper=Layout(mingru.to_paper(min_params), PAPER)),
+        Call(mingru.to_paper, params=Layout(min_params, MINGRU)),
         # tasks
         Call(tasks.adding_problem, T=Int(4, also=[1]), B=Int(3), seed=Seed(0)),
         Call(tasks.adding_baselines, x=A("T B 2", value=adding_x), y=A("B 1", value=adding_y)),
@@ -868,6 +889,8 @@ def _calls():
         Call(reference.gru_forward, x=TA("T B K"),
              params=TLayout(gru_params["after"], _gru_layout("after")),
              v0=TA("B N", optional=True), variant=Name("after", gru.VARIANTS), g=Name("tanh", RG)),
+        Call(reference.mingru_forward, x=TA("T B K"), params=TLayout(min_params, MINGRU),
+             v0=TA("B N", optional=True), g=Name("positive", RG + ("positive",))),
         Call(reference.energy, O=TA("T B M"), y=TA("T B M")),
         Call(reference.sequence_energy, x=TA("T B K"), y=TA("T B M"),
              params=TLayout(net, NETWORK, ("v0",)), g=Name("tanh", RG), g_out=Name("linear", RG)),
