@@ -81,7 +81,7 @@ def hillis_steele(a, b, v0=None):
     A = np.concatenate([np.ones_like(v0)[None], a])
     V = np.concatenate([v0[None], b])
     d = 1
-    while d < len(V):   # now V[t] composes elements t-d+1..t; make it t-2d+1..t
+    while d < len(V):   # V[t] composed elements t-d+1..t; now t-2d+1..t
         V[d:], A[d:] = A[d:] * V[:-d] + V[d:], A[:-d] * A[d:]
         d *= 2
     return V
@@ -143,8 +143,8 @@ def _log_space_args(a, b, v0=None):
 @checked(_log_space_args)
 def log_space(a, b, v0=None):
     """Heinsen's (2023) scan in log space, for a > 0:
-    log V(t) = a*(t) + logcumsumexp_{s<=t}(log b(s) - a*(s)), a* = cumsum log a,
-    where v0 is the term s = 0 (b(0) = v0, a*(0) = 0).
+    log V(t) = a*(t) + logcumsumexp_{s<=t}(log b(s) - a*(s)),
+    a* = cumsum log a, where v0 is the term s = 0 (b(0) = v0, a*(0) = 0).
 
     Shapes as ``sequential``. Signed b, v0: V = V+ - V-, one scan each.
     """
@@ -160,8 +160,8 @@ def log_space(a, b, v0=None):
     return scan(np.maximum(b0, 0)) - scan(np.maximum(-b0, 0))
 
 
-SCANS = {"sequential": sequential, "hillis-steele": hillis_steele, "blelloch": blelloch,
-         "log-space": log_space}
+SCANS = {"sequential": sequential, "hillis-steele": hillis_steele,
+         "blelloch": blelloch, "log-space": log_space}
 
 
 def time_scans(T, N, repeats=3, *, seed):
