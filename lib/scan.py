@@ -157,7 +157,9 @@ def log_space(a, b, v0=None):
             log_b0 = np.log(b0)
         return np.exp(a_star + np.logaddexp.accumulate(log_b0 - a_star))
 
-    return scan(np.maximum(b0, 0)) - scan(np.maximum(-b0, 0))
+    V = scan(np.maximum(b0, 0)) - scan(np.maximum(-b0, 0))
+    V[0] = v0           # not exp(log v0), which may differ in the last bit
+    return V
 
 
 SCANS = {"sequential": sequential, "hillis-steele": hillis_steele,
