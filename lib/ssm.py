@@ -57,7 +57,7 @@ def lru_lambda(nu, theta):
     """The LRU's eigenvalues lambda = exp(-exp(nu) + i exp(theta)), (N,).
 
     |lambda| = exp(-exp(nu)) < 1 for every real nu: stable by construction.
-    (In floats |lambda| rounds to 1 once exp(nu) < 2**-53, nu < -36.7.)
+    (In floats |lambda| rounds to 1 once exp(nu) < 2**-54, nu < -37.4.)
     """
     return np.exp(-np.exp(nu) + 1j * np.exp(theta))
 
