@@ -98,21 +98,21 @@ def blelloch(a, b, v0=None):
     T = len(a)
     n = 1 << (T - 1).bit_length()           # the power of two >= T
     A = np.ones((n,) + v0.shape, dtype=v0.dtype)
-    Bs = np.zeros_like(A)
-    A[:T], Bs[:T] = a, b
+    S = np.zeros_like(A)        # the b-parts; at the end, the states
+    A[:T], S[:T] = a, b
     d = 1
     while d < n:        # up-sweep: each block of 2d gets its total at its end
         L, R = slice(d - 1, None, 2 * d), slice(2 * d - 1, None, 2 * d)
-        A[R], Bs[R] = A[L] * A[R], A[R] * Bs[L] + Bs[R]
+        A[R], S[R] = A[L] * A[R], A[R] * S[L] + S[R]
         d *= 2
-    Bs[-1] = v0         # what comes before the first element: the state
+    S[-1] = v0          # what comes before the first element: the state
     while d > 1:        # down-sweep: a left block starts where its parent
         d //= 2         # starts, the right block after the left block
         L, R = slice(d - 1, None, 2 * d), slice(2 * d - 1, None, 2 * d)
-        Bs[L], Bs[R] = Bs[R], A[L] * Bs[R] + Bs[L]
+        S[L], S[R] = S[R], A[L] * S[R] + S[L]
     V = np.empty((T + 1,) + v0.shape, dtype=v0.dtype)
     V[0] = v0
-    V[1:] = a * Bs[:T] + b          # one more step, for all t at once
+    V[1:] = a * S[:T] + b           # one more step, for all t at once
     return V
 
 
@@ -122,7 +122,8 @@ def cumulative_product(a, b, v0=None):
     A(t) = a(1) a(2) ... a(t): exact in exact arithmetic, not in floats.
 
     Shapes as ``sequential``. A(t) underflows for long T (0.5**1075 = 0),
-    so b / A overflows: V becomes inf or NaN. No warning; the book shows it.
+    so b / A overflows (or A overflows, for a > 1): V becomes inf or NaN.
+    No warning: the book shows it failing.
     """
     with np.errstate(over="ignore", under="ignore", divide="ignore",
                      invalid="ignore"):
