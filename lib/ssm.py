@@ -5,9 +5,9 @@ The LRU (Orvieto et al. 2023, arXiv:2303.06349), N complex units driven by K rea
 
     V(t) = lambda * V(t-1) + gamma * (w_vx x(t)),   y(t) = Re(w_ov V(t)) + w_ox * x(t),
 
-with lambda = exp(-exp(nu) + i exp(theta)) and gamma = sqrt(1 - |lambda|^2). The paper's names:
-its nu_log, theta_log are ``nu``, ``theta`` here (theta is the log of a phase, not a
-threshold), B = ``w_vx`` (N, K), C = ``w_ov`` (K, N), its diagonal D = ``w_ox`` (K,), its h = V,
+with lambda = exp(-exp(nu) + i exp(phi)) and gamma = sqrt(1 - |lambda|^2). The paper's names:
+its nu_log, theta_log are ``nu``, ``phi`` here (phi is the log of a phase; the book keeps theta
+for thresholds), B = ``w_vx`` (N, K), C = ``w_ov`` (K, N), its diagonal D = ``w_ox`` (K,), its h = V,
 its u = x. The paper trains gamma (as gamma_log) from this value; here it stays tied to lambda.
 
 Mamba's selective SSM (Gu and Dao 2023, arXiv:2312.00752, its S6 without the convolution and
@@ -36,7 +36,7 @@ __all__ = ["LRU_PARAMS", "SELECTIVE_PARAMS", "lru_init", "lru_lambda", "lru_gamm
            "lru_forward", "lru_lag_gradient", "softplus", "zoh", "selective_init",
            "selective_step", "selective_forward", "theorem1_gate"]
 
-LRU_PARAMS = {"nu": ("N",), "theta": ("N",), "w_vx": ("N", "K"), "w_ov": ("K", "N"),
+LRU_PARAMS = {"nu": ("N",), "phi": ("N",), "w_vx": ("N", "K"), "w_ov": ("K", "N"),
               "w_ox": ("K",)}
 SELECTIVE_PARAMS = {"A": ("K", "N"), "w_dx": ("K", "K"), "theta_d": ("K",),
                     "w_bx": ("N", "K"), "theta_b": ("N",), "w_cx": ("N", "K"),
@@ -46,20 +46,20 @@ _COMPLEX = ("w_vx", "w_ov")     # the LRU's complex weights
 
 # ---------------------------------------------------------------- the LRU
 
-def _lru_lambda_args(nu, theta):
+def _lru_lambda_args(nu, phi):
     sizes = {}
     return {"nu": array_arg("nu", nu, ("N",), sizes),
-            "theta": array_arg("theta", theta, ("N",), sizes)}
+            "phi": array_arg("phi", phi, ("N",), sizes)}
 
 
 @checked(_lru_lambda_args)
-def lru_lambda(nu, theta):
-    """The LRU's eigenvalues lambda = exp(-exp(nu) + i exp(theta)), (N,).
+def lru_lambda(nu, phi):
+    """The LRU's eigenvalues lambda = exp(-exp(nu) + i exp(phi)), (N,).
 
     |lambda| = exp(-exp(nu)) < 1 for every real nu: stable by construction.
     (In floats |lambda| rounds to 1 once exp(nu) < 2**-54, nu < -37.4.)
     """
-    return np.exp(-np.exp(nu) + 1j * np.exp(theta))
+    return np.exp(-np.exp(nu) + 1j * np.exp(phi))
 
 
 def _nu_args(nu):
@@ -104,7 +104,7 @@ def lru_forward(x, params, v0=None):
     Returns V (T+1, B, N) complex with V[0] = v0, and y (T, B, K) real.
     """
     p = params
-    lam = lru_lambda.unchecked(p["nu"], p["theta"])
+    lam = lru_lambda.unchecked(p["nu"], p["phi"])
     b = lru_gamma.unchecked(p["nu"]) * (x @ p["w_vx"].T)
     a = np.broadcast_to(lam, b.shape)       # the same lambda at every t
     V = scan.sequential.unchecked(a, b, v0)
@@ -118,7 +118,7 @@ def lru_init(K, N, *, seed, r_min=0.0, r_max=1.0, max_phase=2 * math.pi,
     uniform on the ring r_min <= |lambda| <= r_max, phase in [0, max_phase).
 
     |lambda|^2 is uniform in [r_min^2, r_max^2] (uniform on the ring's area),
-    nu = log(-log|lambda|), theta = log(phase). w_vx is complex normal with
+    nu = log(-log|lambda|), phi = log(phase). w_vx is complex normal with
     variance 1/K, w_ov with variance 2/N; w_ox (the paper's D) is normal.
     Returns a dict as LRU_PARAMS: real arrays of ``dtype``, complex w_vx, w_ov.
     """
@@ -133,7 +133,7 @@ def lru_init(K, N, *, seed, r_min=0.0, r_max=1.0, max_phase=2 * math.pi,
     dtype = floating_dtype("dtype", dtype)
     r2 = rng.uniform(r_min ** 2, r_max ** 2, N)
     phase = max_phase * rng.uniform(size=N)
-    p = {"nu": np.log(-0.5 * np.log(r2)), "theta": np.log(phase)}
+    p = {"nu": np.log(-0.5 * np.log(r2)), "phi": np.log(phase)}
     for name, scale in (("w_vx", math.sqrt(2 * K)), ("w_ov", math.sqrt(N))):
         shape = [sizes[d] for d in LRU_PARAMS[name]]
         re, im = rng.standard_normal(shape), rng.standard_normal(shape)

@@ -38,7 +38,7 @@ def test_lru_forward_is_the_complex_loop(T, B, K, N, seed, zero_start):
     assert V.shape == (T + 1, B, N) and V.dtype == np.complex128
     assert y.shape == (T, B, K) and y.dtype == np.float64
     # the paper's equations written out, one sequence and one unit at a time
-    lam = np.exp(-np.exp(p["nu"]) + 1j * np.exp(p["theta"]))
+    lam = np.exp(-np.exp(p["nu"]) + 1j * np.exp(p["phi"]))
     gamma = np.sqrt(1 - np.abs(lam) ** 2)
     for s in range(B):
         h = np.zeros(N, complex) if v0 is None else v0[s].copy()
@@ -58,13 +58,13 @@ def test_lru_forward_is_the_complex_loop(T, B, K, N, seed, zero_start):
 
 
 @settings(max_examples=200, deadline=None)
-@given(nu=st.floats(-36, 700), theta=st.floats(-30, 30))
-def test_lambda_lies_inside_the_unit_circle(nu, theta):
-    lam = ssm.lru_lambda(np.array([nu]), np.array([theta]))
+@given(nu=st.floats(-36, 700), phi=st.floats(-30, 30))
+def test_lambda_lies_inside_the_unit_circle(nu, phi):
+    lam = ssm.lru_lambda(np.array([nu]), np.array([phi]))
     assert abs(lam[0]) < 1
     np.testing.assert_allclose(abs(lam[0]), math.exp(-math.exp(nu)), rtol=1e-13, atol=0)
-    if abs(lam[0]) > 1e-100:     # its phase is exp(theta)
-        np.testing.assert_allclose(np.exp(1j * np.angle(lam[0])), np.exp(1j * math.exp(theta)),
+    if abs(lam[0]) > 1e-100:     # its phase is exp(phi)
+        np.testing.assert_allclose(np.exp(1j * np.angle(lam[0])), np.exp(1j * math.exp(phi)),
                                    rtol=0, atol=1e-9)
 
 
@@ -96,7 +96,7 @@ def test_gamma_keeps_the_state_variance_at_the_input_variance():
     x, p, _ = lru_problem(T, B, K, N, seed=7, r_min=0.5, r_max=0.95)
     V, _ = ssm.lru_forward(x, p)
     s2 = np.sum(np.abs(p["w_vx"]) ** 2, axis=1)
-    r2 = np.abs(ssm.lru_lambda(p["nu"], p["theta"])) ** 2
+    r2 = np.abs(ssm.lru_lambda(p["nu"], p["phi"])) ** 2
     ratio = np.mean(np.abs(V[-1]) ** 2, axis=0) / (s2 * (1 - r2 ** T))
     assert np.all(np.abs(ratio - 1) < 5 * math.sqrt(2 / B)), ratio
     assert np.all(1 / (1 - r2) > 1 + 5 * math.sqrt(2 / B))   # the unnormalised variance
@@ -122,14 +122,14 @@ def test_lag_gradient_is_the_derivative_of_the_forward_pass(k):
         numeric[i] = grads[0] + 1j * grads[1]
     exact = ssm.lru_lag_gradient(p["nu"], [k])[0]
     np.testing.assert_allclose(np.abs(numeric), exact, rtol=1e-8, atol=1e-12)
-    lam = ssm.lru_lambda(p["nu"], p["theta"])
+    lam = ssm.lru_lambda(p["nu"], p["phi"])
     np.testing.assert_allclose(exact, np.abs(np.prod([lam] * k, axis=0)), rtol=1e-13)
 
 
 def test_lru_init_draws_the_ring():
     p = ssm.lru_init(64, 20000, seed=0, r_min=0.4, r_max=0.9, max_phase=math.pi / 10)
-    r = np.abs(ssm.lru_lambda(p["nu"], p["theta"]))
-    phase = np.exp(p["theta"])
+    r = np.abs(ssm.lru_lambda(p["nu"], p["phi"]))
+    phase = np.exp(p["phi"])
     assert r.min() >= 0.4 and r.max() <= 0.9 and phase.min() >= 0 and phase.max() < math.pi / 10
     # |lambda|^2 uniform on [0.16, 0.81], i.e. uniform on the ring's area: its median is 0.485
     # (a uniform |lambda| would give 0.4225); 20000 draws: standard error of the fraction 0.0035
@@ -274,13 +274,13 @@ def test_float32_stays_float32():
     x, p, v0 = lru_problem()
     p32 = ssm.lru_init(3, 4, seed=0, dtype=np.float32)
     assert {k: v.dtype for k, v in p32.items()} == {
-        "nu": np.float32, "theta": np.float32, "w_vx": np.complex64, "w_ov": np.complex64,
+        "nu": np.float32, "phi": np.float32, "w_vx": np.complex64, "w_ov": np.complex64,
         "w_ox": np.float32}
     V, y = ssm.lru_forward(x.astype(np.float32), p32)
     assert (V.dtype, y.dtype) == (np.complex64, np.float32)
     V64, _ = ssm.lru_forward(x, p32)                  # float64 x promotes, as numpy does
     assert V64.dtype == np.complex128
-    assert ssm.lru_lambda(p32["nu"], p32["theta"]).dtype == np.complex64
+    assert ssm.lru_lambda(p32["nu"], p32["phi"]).dtype == np.complex64
     assert ssm.lru_gamma(p32["nu"]).dtype == np.float32
     x, q, v0 = selective_problem()
     q32 = {k: v.astype(np.float32) for k, v in q.items()}
@@ -315,7 +315,7 @@ def test_lru_forward_names_the_bad_argument(change, message):
 
 
 @pytest.mark.parametrize("call, message", [
-    (lambda: ssm.lru_lambda(np.zeros(3), np.zeros(4)), r"^theta: expected shape \(N,\) = \(3,\)"),
+    (lambda: ssm.lru_lambda(np.zeros(3), np.zeros(4)), r"^phi: expected shape \(N,\) = \(3,\)"),
     (lambda: ssm.lru_lambda(np.zeros((3, 1)), np.zeros(3)), "^nu: expected 1 axes"),
     (lambda: ssm.lru_gamma([np.nan]), "^nu: contains NaN"),
     (lambda: ssm.lru_lag_gradient(np.zeros(3), [1, -1]), "^lags: expected whole numbers >= 0"),
