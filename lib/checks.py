@@ -11,6 +11,7 @@ __all__ = ["SelfCheckFailed", "check_rnn_step", "check_latch", "check_gru_step",
            "check_gru_step_backward", "check_bptt_step", "check_backprop_states",
            "check_clip_by_norm", "check_wilson_interval", "check_cross_entropy_backward",
            "check_bigram_cross_entropy"]
+__all__ += ["check_combine", "check_log_space_scan", "check_theorem1_gate"]     # Chapter 7
 
 
 class SelfCheckFailed(AssertionError, ValueError):
@@ -712,3 +713,258 @@ _BIGRAM_MISTAKES = (
     ("divided by len(val_ids): n characters hold n - 1 neighbouring pairs, and the mean is "
      "over the pairs", lambda c: c.want * len(c.u) / len(c.val)),
 )
+
+
+# --- Chapter 7: the linear recurrence V(t) = a(t) V(t-1) + b(t), elementwise ----------------
+
+def _linear_loop(a, b, v0):
+    """V(t) = a(t) V(t-1) + b(t) from V(0) = v0, one step at a time: the truth of Chapter 7's
+    checks. Shapes: a, b (T, ...), v0 (...) -> V (T+1, ...), float64."""
+    V = np.empty((len(a) + 1, *np.shape(v0)))
+    V[0] = v0
+    for t in range(len(a)):                 # a[t] is a(t+1), V[t + 1] is V(t+1)
+        V[t + 1] = a[t] * V[t] + b[t]
+    return V
+
+
+def _pair(name, got):
+    """The two parts of ``got``, which should be a pair (a, b): any sequence of two arrays."""
+    if got is None:
+        _fail(f"{name} is None: not set yet, or a function without a return?")
+    try:
+        first, second = got
+    except (TypeError, ValueError):         # not iterable, or not two things
+        try:
+            what = f"{type(got).__name__} of length {len(got)}"
+        except TypeError:
+            what = type(got).__name__
+        _fail(f"{name}: expected a pair (a, b) of arrays, got {what}")
+    return first, second
+
+
+def _near(got, wrong, rtol=1e-9):
+    # relative: the known mistakes' values span orders of magnitude (exp(-s) up to 1e13)
+    return bool(np.allclose(got, wrong, rtol=rtol, atol=1e-12))
+
+
+def _compare_relative(name, got, expected, rtol):
+    """``_compare`` with a tolerance relative to each expected value."""
+    got = _as_numbers(name, got)
+    if got.shape != expected.shape:
+        _fail(f"{name}: expected shape {expected.shape}, got {got.shape}")
+    with np.errstate(invalid="ignore", over="ignore"):  # inf - inf: NaN, reported as such
+        err = np.abs(got - expected)
+        # an expected 0 (sigma(-s) at s = 800) wants 0, or a subnormal number: 1e-300
+        excess = err / (rtol * np.abs(expected) + 1e-300)
+    if not np.all(excess <= 1):             # also catches NaN
+        idx = np.unravel_index(np.nanargmax(np.where(np.isnan(excess), np.inf, excess)),
+                               err.shape)
+        _fail(f"{name}: at index {tuple(int(i) for i in idx)} expected {expected[idx]:.6g}, "
+              f"got {got[idx]:.6g} (difference {err[idx]:.2e}, relative tolerance {rtol:.0e})")
+
+
+# Exercise ex-ch7-combine's known mistakes in the b-part: each hint with the b-part that the
+# mistake gives from the pairs (a1, b1), the earlier step, and (a2, b2)
+_COMBINE_MISTAKES = (
+    ("the b-part is a1 * b2 + b1: that applies `second` first. `first` is the earlier step, so "
+     "the result is V -> a2 (a1 V + b1) + b2, whose b-part is a2 * b1 + b2",
+     lambda a1, b1, a2, b2: a1 * b2 + b1),
+    ("the b-part is a2 * b1: b2 is forgotten. After `first`, `second` multiplies by a2 and then "
+     "adds b2: a2 * b1 + b2", lambda a1, b1, a2, b2: a2 * b1),
+    ("the b-part is b1 + b2: the factor a2 is forgotten. `second` multiplies all it is given by "
+     "a2, b1 included: a2 * b1 + b2", lambda a1, b1, a2, b2: b1 + b2),
+)
+
+
+def check_combine(combine):
+    """Exercise (Chapter 7): ``combine(first, second)`` composes two steps of the recurrence
+    V(t) = a(t) V(t-1) + b(t). Each step is a pair (a, b) of arrays of one shape, the map
+    V -> a V + b, and ``first`` is the earlier one: the answer is the pair of "first, then
+    second", (a1 * a2, a2 * b1 + b2), as a tuple or any other sequence of two arrays.
+
+    Compares with that answer on random arrays (3, 4): that the operator is associative is not
+    enough, since wrong ones can be. Then folds ``combine`` left to right from the identity (1, 0)
+    over T = 6 steps: the b-part must be V(t) of the loop from V(0) = 0 for every t, the a-part
+    a(1) ... a(t). A result that a known mistake gives (``_COMBINE_MISTAKES``) is named.
+    """
+    _function_arg("combine", combine)
+    rng = np.random.default_rng(2032)
+    a1, b1, a2, b2 = given = rng.standard_normal((4, 3, 4))
+    copies = [x.copy() for x in given]
+    got = _call(combine, (copies[0], copies[1]), (copies[2], copies[3]))
+    if any(not np.array_equal(c, x) for c, x in zip(copies, given)):
+        _fail("combine changed the arrays it was given: return new arrays instead (a scan "
+              "combines each partial result more than once)")
+    name = "combine(first, second)"
+    got_a, got_b = (_as_numbers(f"{name}[{i}], the {part}-part", x)
+                    for i, (part, x) in enumerate(zip("ab", _pair(name, got))))
+    want_a, want_b = a1 * a2, a2 * b1 + b2
+    if _shaped_like(got_a, want_a) is not None and _near(got_a, a1 + a2):
+        _fail(f"{name}: the a-part is a1 + a2: composing the two maps multiplies their slopes, "
+              "a2 (a1 V + b1) + b2 = (a1 a2) V + (a2 b1 + b2).")
+    if _shaped_like(got_b, want_b) is not None:
+        for hint, mistake in _COMBINE_MISTAKES:
+            if _near(got_b, mistake(a1, b1, a2, b2)):
+                _fail(f"{name}: {hint}.")
+    _compare(f"{name}[0], the a-part", got_a, want_a)
+    _compare(f"{name}[1], the b-part", got_b, want_b)
+    T = 6
+    a, b = rng.uniform(0.5, 1.5, (T, 3, 4)), rng.standard_normal((T, 3, 4))
+    V = _linear_loop(a, b, np.zeros((3, 4)))
+    running = (np.ones((3, 4)), np.zeros((3, 4)))         # the identity, V -> 1 V + 0
+    for t in range(1, T + 1):
+        running = _call(combine, running, (a[t - 1].copy(), b[t - 1].copy()))
+        where = f"combine folded from the identity (1, 0) over the steps 1..{t}"
+        part_a, part_b = _pair(where, running)
+        _compare(f"{where}, the b-part (V({t}) of the loop from V(0) = 0)", part_b, V[t])
+        _compare(f"{where}, the a-part (a(1) ... a({t}))", part_a, np.prod(a[:t], axis=0))
+    print(f"✓ combine composes two steps in time order, (a1 a2, a2 b1 + b2), and folded\n"
+          f"  from the identity (1, 0) over T = {T} steps its b-part is V(t) of the loop.")
+
+
+def _log_scan_cases():
+    """The cases (a, b, v0) of ``check_log_space_scan``: a short random one (T = 8, N = 3), then
+    T = 3000 steps with a in [0.5, 0.9], whose products a(1) ... a(t) fall to about exp(-1100),
+    far below float64's smallest number, about 5e-324 = exp(-744): they underflow."""
+    rng = np.random.default_rng(2033)
+    N = 3
+    return [(rng.uniform(lo, hi, (T, N)), rng.uniform(0.1, 1.0, (T, N)), rng.uniform(0.5, 2.0, N))
+            for T, lo, hi in ((8, 0.3, 1.5), (3000, 0.5, 0.9))]
+
+
+def _scan_by_products(a, b, v0, outer=0, inner=0):
+    """V(t) = P(t - outer) [v0 + sum_{s<=t} b(s) / P(s - inner)] with P(t) = a(1) ... a(t), the
+    products formed directly (short cases only): the answer for outer = inner = 0, the two
+    off-by-ones of A(t) = log P(t) for a shift of 1."""
+    P = np.concatenate([np.ones((1, *v0.shape)), np.cumprod(a, axis=0)])     # P[t] is P(t)
+    t = np.arange(1, len(a) + 1)
+    return np.concatenate([v0[None], P[t - outer] * (v0 + np.cumsum(b / P[t - inner], axis=0))])
+
+
+_STATE = ("the initial state is a state, not a candidate (lucidrains/minGRU-pytorch issue #9): "
+          "it enters as log v0, not through the candidate's activation")
+
+# Exercise ex-ch7-log-scan's known mistakes: each hint with the V (T+1, N) that the mistake gives
+# from c.a, c.b (T, N) and c.v0 (N,), compared from row 1 on (V[0] may be v0 all the same)
+_LOG_SCAN_MISTAKES = (
+    ("v0 is left out: that is the loop started at V(0) = 0. v0 is the first term inside the log, "
+     "log V(t) = A(t) + log(v0 + sum_{s<=t} exp(log b(s) - A(s))): put log v0 in front of the "
+     "terms given to np.logaddexp.accumulate", lambda c: _linear_loop(c.a, c.b, 0 * c.v0)),
+    (f"sigmoid(v0) entered where v0 belongs: {_STATE}",
+     lambda c: _linear_loop(c.a, c.b, 1 / (1 + np.exp(-c.v0)))),
+    (f"v0 + 1/2 entered where v0 belongs, Feng et al.'s g(v0) for v0 >= 0 ('positive'): {_STATE}",
+     lambda c: _linear_loop(c.a, c.b, c.v0 + 0.5)),
+    ("v0 entered twice: log v0 is the first term given to np.logaddexp.accumulate, once, and "
+     "nothing else adds v0", lambda c: _linear_loop(c.a, c.b, 2 * c.v0)),
+    ("A(t-1) is used in place of A(t), inside the sum and outside the log: A(t) = log a(1) + ... "
+     "+ log a(t) includes a(t), by which step t multiplies, np.cumsum(np.log(a), axis=0)",
+     lambda c: _scan_by_products(c.a, c.b, c.v0, outer=1, inner=1)),
+    ("inside the sum, A(s-1) is used in place of A(s): that decays b(s) by a(s) on the very step "
+     "it enters, V(t) = a(t) [V(t-1) + b(t)]; the term of b(s) is exp(log b(s) - A(s))",
+     lambda c: _scan_by_products(c.a, c.b, c.v0, outer=0, inner=1)),
+    ("outside the log, A(t-1) is used in place of A(t): log V(t) = A(t) + log(...), with A(t) "
+     "the sum of log a up to and including t", lambda c: _scan_by_products(c.a, c.b, c.v0, 1, 0)),
+    ("that is log V: return V itself, the exp of the log",
+     lambda c: np.log(_linear_loop(c.a, c.b, c.v0))),
+)
+
+
+def check_log_space_scan(log_space_scan):
+    """Exercise (Chapter 7): ``log_space_scan(a, b, v0)`` solves V(t) = a(t) V(t-1) + b(t) for
+    a > 0, b >= 0, v0 >= 0 in log space, log V(t) = A(t) + log(v0 + sum_{s<=t} exp(log b(s) -
+    A(s))) with A(t) = sum_{s<=t} log a(s), the sum by np.logaddexp.accumulate. Shapes: a, b
+    (T, N), v0 (N,) -> V (T+1, N) with V[0] = v0.
+
+    Compares with the loop (relative tolerance 1e-10) on a short random case, then over
+    T = 3000 steps with a in [0.5, 0.9], where the products a(1) ... a(t) underflow and a version
+    that forms them directly gives inf or NaN. A result that a known mistake gives
+    (``_LOG_SCAN_MISTAKES``) is named.
+    """
+    _function_arg("log_space_scan", log_space_scan)
+    name = "log_space_scan(a, b, v0)"
+    for (a, b, v0), where in zip(_log_scan_cases(), ("", " over T = 3000 steps")):
+        want = _linear_loop(a, b, v0)
+        with np.errstate(all="ignore"):     # an overflow is a mistake to name, not to warn of
+            got = _as_numbers(name, _call(log_space_scan, a.copy(), b.copy(), v0.copy()))
+        T = len(a)
+        if got.shape == want[1:].shape:     # T rows: V(1) .. V(T) without V(0)?
+            without = _linear_loop(a, b, 0 * v0)[1:]
+            for rows, hint in ((want[1:], ""), (without, ", and v0 is left out of the sum: the "
+                                                "rows are those of the loop from V(0) = 0")):
+                if _near(got, rows):
+                    _fail(f"{name}{where}: expected shape {want.shape}, got {got.shape}: V[0] = "
+                          f"v0 is missing{hint}. V holds the T + 1 states V(0), ..., V(T).")
+        if not where and got.shape == want.shape:       # the long case: inf or NaN would match
+            c = SimpleNamespace(a=a, b=b, v0=v0)
+            for hint, mistake in _LOG_SCAN_MISTAKES:
+                wrong = mistake(c)[1:]
+                if _near(got[1:], wrong) and not _near(wrong, want[1:]):
+                    _fail(f"{name}: {hint}.")
+        if where and got.ndim == 2 and not np.all(np.isfinite(got)):
+            t = int(np.argmax(~np.all(np.isfinite(got), axis=1)))
+            _fail(f"{name}{where}: inf or NaN, first at V({t}): the products were formed "
+                  f"directly. a(1) ... a(T) is about exp({np.sum(np.log(a), axis=0).max():.0f}) "
+                  "here, far below float64's smallest number, about exp(-744): the products "
+                  "underflow and b(s) / (a(1) ... a(s)) overflows. Keep the sums of logs, A(t), "
+                  "and add in log space, np.logaddexp.accumulate.")
+        _compare_relative(name + where, got, want, rtol=1e-10)
+    print("✓ log_space_scan matches the loop V(t) = a(t) V(t-1) + b(t) on a random case,\n"
+          "  and over T = 3000 steps, where the products a(1) ... a(t) underflow.")
+
+
+def _sigma(s):
+    from .activations import ACTIVATIONS     # numpy only: stable for any s
+    return ACTIVATIONS["sigmoid"].g(s)
+
+
+# Exercise ex-ch7-theorem1's known mistakes: each hint with the z that the mistake gives from s
+_GATE_MISTAKES = (
+    ("that is sigma(s) = 1 - exp(-softplus(s)), the paper's gate g = 1 - z, which takes in the "
+     "new input x(t): the book's z keeps the state, z = exp(-Delta) = sigma(-s)", _sigma),
+    ("that is exp(-s), the step Delta = s: Mamba's step is Delta = softplus(s), positive, so "
+     "that z = exp(-Delta) lies between 0 and 1", lambda s: np.exp(-s)),
+    ("that is Delta = softplus(s) itself: zero-order hold with A = -1 turns the step Delta into "
+     "the decay z = exp(A Delta) = exp(-softplus(s))", lambda s: np.logaddexp(0.0, s)),
+)
+
+_BIG = np.array([-1000.0, -800.0, 800.0, 1000.0])      # exp(s) overflows from s = 710 on
+
+
+def check_theorem1_gate(theorem1_gate):
+    """Exercise (Chapter 7): ``theorem1_gate(s)`` is the gate of Mamba's Theorem 1 (Gu and Dao
+    2023) in the book's notation, elementwise. A one-dimensional selective SSM with A = -1,
+    B = 1, Delta = softplus(s) and zero-order hold is V(t) = exp(-Delta) V(t-1) + (1 -
+    exp(-Delta)) x(t): a minGRU step with h = x and z = exp(-softplus(s)) = sigma(-s), the z
+    that keeps the state. Shapes: s (n,) -> z (n,).
+
+    Compares with sigma(-s) (relative tolerance 1e-12) for s in linspace(-30, 30, 121), then at
+    s = -1000, -800, 800, 1000, where exp(s) overflows: an overflow there (a RuntimeWarning,
+    inf or NaN) fails. A result that a known mistake gives (``_GATE_MISTAKES``) is named.
+    """
+    import warnings
+    _function_arg("theorem1_gate", theorem1_gate)
+    name = "theorem1_gate(s)"
+    s = np.linspace(-30.0, 30.0, 121)
+    want = _sigma(-s)
+    got = _as_numbers(name, _call(theorem1_gate, s.copy()))
+    if got.shape == want.shape:
+        for hint, mistake in _GATE_MISTAKES:
+            wrong = mistake(s)
+            if _near(got, wrong) and not _near(wrong, want):
+                _fail(f"{name} for s in [-30, 30]: {hint}.")
+    _compare_relative(f"{name} for s in linspace(-30, 30, 121)", got, want, rtol=1e-12)
+    where = f"{name} at s = {', '.join(f'{v:g}' for v in _BIG)}"
+    with warnings.catch_warnings(record=True) as caught, np.errstate(all="warn", under="ignore"):
+        warnings.simplefilter("always")             # each overflow is recorded, none raised
+        got = _as_numbers(where, _call(theorem1_gate, _BIG.copy()))
+    told = ["gave inf or NaN"] if not np.all(np.isfinite(got)) else []
+    told += [f"RuntimeWarning: {w.message}" for w in caught
+             if issubclass(w.category, RuntimeWarning)][:1]
+    if told:
+        _fail(f"{where}: {'; '.join(told)}. Compute exp(-softplus(s)) as sigma(-s) without "
+              "exponentiating a large positive number: with e = np.exp(-np.abs(s)), "
+              "z = np.where(s > 0, e, 1.0) / (1.0 + e).")
+    _compare_relative(where, got, _sigma(-_BIG), rtol=1e-12)
+    print("✓ theorem1_gate gives z = exp(-softplus(s)) = sigma(-s) for s in [-30, 30],\n"
+          "  and at |s| = 800 and 1000 without overflow: Theorem 1's selective SSM\n"
+          "  is a minGRU step whose z keeps the state.")

@@ -641,3 +641,293 @@ def test_the_bigram_texts_tell_the_missing_keepdims_from_the_answer():
 def test_bigram_wants_one_number():
     with pytest.raises(checks.SelfCheckFailed, match="expected one number"):
         checks.check_bigram_cross_entropy(lambda t, v, K, a: np.zeros(2))
+
+
+# --- Chapter 7 -------------------------------------------------------------------------------
+
+from hypothesis import given, settings  # noqa: E402 - here, so that Chapter 7 is one block
+from hypothesis import strategies as st  # noqa: E402
+
+
+def combine(first, second, wrong=None):
+    (a1, b1), (a2, b2) = first, second
+    a = a1 + a2 if wrong == "a summed" else a1 * a2
+    b = {"swapped": a1 * b2 + b1, "no b2": a2 * b1, "no a2": b1 + b2,
+         "off": a2 * b1 + b2 + 1e-6}.get(wrong, a2 * b1 + b2)
+    return {"list": [a1 * a2, a2 * b1 + b2], "stacked": np.stack([a1 * a2, a2 * b1 + b2]),
+            "one": a, "short b": (a, b[:2]), "triple": (a, b, b), "none": None}.get(wrong, (a, b))
+
+
+@pytest.mark.parametrize("returns", [None, "list", "stacked"])
+def test_combine_passes_any_pair_in_time_order(returns, capsys):
+    checks.check_combine(lambda first, second: combine(first, second, returns))
+    out = capsys.readouterr().out
+    assert out.startswith("✓ combine composes two steps in time order, (a1 a2, a2 b1 + b2)")
+    assert "T = 6" in out
+
+
+def affine_compose(f, g):
+    """The map V -> f(g(V)) of two pairs (a, b): the truth the test compares with itself."""
+    return f[0] * g[0], f[0] * g[1] + f[1]
+
+
+@pytest.mark.parametrize("wrong", ["swapped", "no a2"])
+def test_combine_rejects_an_associative_operator_that_is_wrong(wrong):
+    # associativity, which a parallel scan needs, holds for these two mistakes: it cannot be the
+    # check, the comparison with the composed maps is
+    rng = np.random.default_rng(5)
+    p, q, r = (tuple(rng.standard_normal((2, 3))) for _ in range(3))
+    op = lambda x, y: combine(x, y, wrong)  # noqa: E731
+    assert all(np.allclose(u, v) for u, v in zip(op(op(p, q), r), op(p, op(q, r))))
+    assert not np.allclose(op(p, q)[1], affine_compose(q, p)[1])
+    with pytest.raises(checks.SelfCheckFailed):
+        checks.check_combine(op)
+
+
+@pytest.mark.parametrize("wrong, message", [
+    ("swapped", r"^combine\(first, second\): the b-part is a1 \* b2 \+ b1: that applies `second` "
+                r"first\. `first` is the earlier step"),
+    ("no b2", r"the b-part is a2 \* b1: b2 is forgotten"),
+    ("no a2", r"the b-part is b1 \+ b2: the factor a2 is forgotten"),
+    ("a summed", r"the a-part is a1 \+ a2: composing the two maps multiplies their slopes"),
+    ("off", r"^combine\(first, second\)\[1\], the b-part: at index \(\d, \d\) expected"),
+    ("one", r"expected a pair \(a, b\) of arrays, got ndarray of length 3"),
+    ("triple", r"expected a pair \(a, b\) of arrays, got tuple of length 3"),
+    ("short b", r"\[1\], the b-part: expected shape \(3, 4\), got \(2, 4\)"),
+    ("none", r"combine\(first, second\) is None: not set yet"),
+])
+def test_combine_names_the_mistake(wrong, message):
+    with pytest.raises(checks.SelfCheckFailed, match=message):
+        checks.check_combine(lambda first, second: combine(first, second, wrong))
+
+
+def test_combine_folds_the_student_operator_and_compares_with_the_loop():
+    calls = []
+
+    def wears_out(first, second):   # right on its first calls only: the fold must notice
+        calls.append(1)
+        a, b = combine(first, second)
+        return (a, b) if len(calls) < 3 else (a, 0.5 * b)
+    with pytest.raises(checks.SelfCheckFailed,
+                       match=r"^combine folded from the identity \(1, 0\) over the steps 1\.\.2, "
+                             r"the b-part \(V\(2\) of the loop from V\(0\) = 0\): at index"):
+        checks.check_combine(wears_out)
+    # the loop the fold is compared with: V(t) = a(t) V(t-1) + b(t), T = 1 included
+    a, b, v0 = np.array([[2.0], [3.0]]), np.array([[1.0], [-1.0]]), np.array([0.5])
+    assert np.array_equal(checks._linear_loop(a, b, v0), [[0.5], [2.0], [5.0]])
+    assert np.array_equal(checks._linear_loop(a[:1], b[:1], v0), [[0.5], [2.0]])
+
+
+def test_combine_stub_exception_and_in_place_update():
+    def combine_stub(first, second):
+        raise NotImplementedError
+    with pytest.raises(checks.SelfCheckFailed, match="combine_stub is not written yet"):
+        checks.check_combine(combine_stub)
+    with pytest.raises(checks.SelfCheckFailed, match=r"<lambda> raised IndexError: tuple index"):
+        checks.check_combine(lambda first, second: (first[0] * second[0], first[2]))
+    with pytest.raises(checks.SelfCheckFailed, match="combine: expected a function, got str"):
+        checks.check_combine("combine")
+
+    def in_place(first, second):
+        (a1, b1), (a2, b2) = first, second
+        a1 *= a2
+        b1 *= a2
+        b1 += b2
+        return a1, b1
+    with pytest.raises(checks.SelfCheckFailed, match="combine changed the arrays it was given"):
+        checks.check_combine(in_place)
+
+
+def log_scan(a, b, v0, wrong=None):
+    """A student's log-space scan, right or with the ``wrong`` mistake."""
+    log_a = np.log(a)
+    A = np.cumsum(log_a, axis=0)                             # A(1) .. A(T)
+    A_prev = np.concatenate([np.zeros_like(A[:1]), A[:-1]])  # A(0) .. A(T-1)
+    log_v0 = {"sigmoid": np.log(1 / (1 + np.exp(-v0))), "half": np.log(v0 + 0.5),
+              "twice": np.log(v0) + np.log(2.0)}.get(wrong, np.log(v0))
+    inner = A_prev if wrong in ("exclusive", "inner") else A
+    outer = A_prev if wrong in ("exclusive", "outer") else A
+    terms = np.log(b) - inner
+    if wrong in ("no v0", "no v0, T rows"):
+        log_V = outer + np.logaddexp.accumulate(terms, axis=0)
+    else:
+        log_V = outer + np.logaddexp.accumulate(np.concatenate([log_v0[None], terms]),
+                                                axis=0)[1:]
+    if wrong in ("T rows", "no v0, T rows"):
+        return np.exp(log_V)
+    log_V = np.concatenate([np.log(v0)[None], log_V])
+    return log_V if wrong == "log" else np.exp(log_V) * (1 + 1e-8 if wrong == "off" else 1)
+
+
+def log_scan_by_steps(a, b, v0):
+    """Another right answer: log V(t) = logaddexp(log a(t) + log V(t-1), log b(t)), step by step."""
+    log_V = [np.log(v0)]
+    for log_a, log_b in zip(np.log(a), np.log(b)):
+        log_V.append(np.logaddexp(log_a + log_V[-1], log_b))
+    return np.exp(np.array(log_V))
+
+
+def products_scan(a, b, v0):
+    """The products formed directly: right where they neither underflow nor overflow."""
+    P = np.cumprod(a, axis=0)
+    return np.concatenate([v0[None], P * (v0 + np.cumsum(b / P, axis=0))])
+
+
+@pytest.mark.parametrize("solution", [log_scan, log_scan_by_steps])
+def test_log_space_scan_passes_the_loop(solution, capsys):
+    checks.check_log_space_scan(solution)
+    out = capsys.readouterr().out
+    assert out.startswith("✓ log_space_scan matches the loop V(t) = a(t) V(t-1) + b(t)")
+    assert "T = 3000" in out
+
+
+def test_the_long_case_defeats_the_products_and_not_the_loop():
+    (a, b, v0), (a_long, b_long, v0_long) = checks._log_scan_cases()
+    assert np.allclose(products_scan(a, b, v0), checks._linear_loop(a, b, v0), rtol=1e-12)
+    with np.errstate(all="ignore"):
+        naive = products_scan(a_long, b_long, v0_long)
+        # a(1) ... a(T) underflows: exp(-1100) is far below the smallest float64, exp(-744)
+        assert np.all(np.prod(a_long, axis=0) <= 5e-324)
+        assert np.all(np.sum(np.log(a_long), axis=0) < -1000)
+    assert not np.all(np.isfinite(naive))
+    V = checks._linear_loop(a_long, b_long, v0_long)
+    assert V.shape == (3001, 3) and np.all(np.isfinite(V)) and np.all(V > 0)
+    assert np.allclose(log_scan(a_long, b_long, v0_long), V, rtol=1e-10, atol=0)
+
+
+def test_log_space_scan_names_the_products_formed_directly():
+    with pytest.raises(checks.SelfCheckFailed,
+                       match=r"^log_space_scan\(a, b, v0\) over T = 3000 steps: inf or NaN, "
+                             r"first at V\(\d{4}\): the products were formed directly\."):
+        checks.check_log_space_scan(products_scan)
+
+
+STATE = r"the initial state is a state, not a candidate \(lucidrains/minGRU-pytorch issue #9\)"
+
+
+@pytest.mark.parametrize("wrong, message", [
+    ("no v0", r"v0 is left out: that is the loop started at V\(0\) = 0"),
+    ("sigmoid", r"sigmoid\(v0\) entered where v0 belongs: " + STATE),
+    ("half", r"v0 \+ 1/2 entered where v0 belongs, Feng et al.'s g\(v0\) .*: " + STATE),
+    ("twice", "v0 entered twice"),
+    ("exclusive", r"A\(t-1\) is used in place of A\(t\), inside the sum and outside the log"),
+    ("inner", r"inside the sum, A\(s-1\) is used in place of A\(s\): .*V\(t\) = a\(t\) "
+              r"\[V\(t-1\) \+ b\(t\)\]"),
+    ("outer", r"outside the log, A\(t-1\) is used in place of A\(t\)"),
+    ("log", "that is log V: return V itself"),
+    ("T rows", r"expected shape \(9, 3\), got \(8, 3\): V\[0\] = v0 is missing\. V holds"),
+    ("no v0, T rows", r"V\[0\] = v0 is missing, and v0 is left out of the sum"),
+    ("off", r"^log_space_scan\(a, b, v0\): at index \(\d, \d\) expected .*\(difference "
+            r"[0-9.]+e-0[89], relative tolerance 1e-10\)$"),
+])
+def test_log_space_scan_names_the_mistake(wrong, message):
+    with pytest.raises(checks.SelfCheckFailed, match=message):
+        checks.check_log_space_scan(lambda a, b, v0: log_scan(a, b, v0, wrong))
+
+
+@settings(max_examples=25, deadline=None)
+@given(T=st.integers(1, 6), N=st.integers(1, 4), seed=st.integers(0, 2**16))
+def test_the_scans_by_products_are_the_recurrences_the_hints_name(T, N, seed):
+    rng = np.random.default_rng(seed)
+    a, b, v0 = rng.uniform(0.2, 2.0, (T, N)), rng.uniform(0.1, 1.0, (T, N)), rng.uniform(0, 2, N)
+    V = checks._linear_loop(a, b, v0)
+    assert V.shape == (T + 1, N) and np.array_equal(V[0], v0)
+    assert np.allclose(checks._scan_by_products(a, b, v0), V, rtol=1e-12, atol=0)
+    assert np.allclose(log_scan(a, b, v0 + 0.1), checks._linear_loop(a, b, v0 + 0.1), rtol=1e-12)
+    # inside the sum A(s-1): V(t) = a(t) [V(t-1) + b(t)]
+    assert np.allclose(checks._scan_by_products(a, b, v0, 0, 1), checks._linear_loop(a, a * b, v0),
+                       rtol=1e-12, atol=0)
+    # A(t-1) everywhere: step t multiplies by a(t-1), step 1 by 1
+    shifted = np.concatenate([np.ones((1, N)), a[:-1]])
+    assert np.allclose(checks._scan_by_products(a, b, v0, 1, 1),
+                       checks._linear_loop(shifted, b, v0), rtol=1e-12, atol=0)
+    # A(t-1) outside the log only: V(t) / a(t)
+    assert np.allclose(checks._scan_by_products(a, b, v0, 1, 0)[1:], V[1:] / a, rtol=1e-12, atol=0)
+
+
+def test_the_log_scan_mistakes_differ_from_the_answer_and_each_other():
+    (a, b, v0), _ = checks._log_scan_cases()
+    c = checks.SimpleNamespace(a=a, b=b, v0=v0)
+    rows = [mistake(c)[1:] for _, mistake in checks._LOG_SCAN_MISTAKES]
+    rows.append(checks._linear_loop(a, b, v0)[1:])
+    assert all(not np.allclose(x, y, rtol=1e-6) for i, x in enumerate(rows) for y in rows[i + 1:])
+    # the products with no shift are the answer
+    assert np.allclose(checks._scan_by_products(a, b, v0), checks._linear_loop(a, b, v0),
+                       rtol=1e-12)
+
+
+def test_log_space_scan_stub_and_exception():
+    def log_space_scan(a, b, v0):
+        raise NotImplementedError("write this")
+    with pytest.raises(checks.SelfCheckFailed, match="log_space_scan is not written yet"):
+        checks.check_log_space_scan(log_space_scan)
+    with pytest.raises(checks.SelfCheckFailed,
+                       match=r"<lambda> raised ValueError: .*could not be broadcast"):
+        checks.check_log_space_scan(lambda a, b, v0: a + v0[:2])
+    with pytest.raises(checks.SelfCheckFailed, match="log_space_scan: expected a function"):
+        checks.check_log_space_scan(None)
+
+
+def gate(s):
+    e = np.exp(-np.abs(s))
+    return np.where(s > 0, e, 1.0) / (1.0 + e)
+
+
+@pytest.mark.parametrize("solution", [
+    gate, lambda s: np.exp(-np.logaddexp(0.0, s)),
+    lambda s: [1 / (1 + np.exp(v)) if v <= 0 else np.exp(-v) / (1 + np.exp(-v)) for v in s],
+])
+def test_theorem1_gate_passes_sigma_of_minus_s(solution, capsys):
+    checks.check_theorem1_gate(solution)
+    out = capsys.readouterr().out
+    assert out.startswith("✓ theorem1_gate gives z = exp(-softplus(s)) = sigma(-s)")
+    assert "without overflow" in out
+
+
+def naive_softplus(s):
+    return np.log1p(np.exp(s))
+
+
+@pytest.mark.parametrize("fn, message", [
+    (lambda s: gate(-s), r"^theorem1_gate\(s\) for s in \[-30, 30\]: that is sigma\(s\) = "
+                         r"1 - exp\(-softplus\(s\)\), the paper's gate g = 1 - z, which takes in "
+                         r"the new input x\(t\): the book's z keeps the state"),
+    (lambda s: 1 - np.exp(-np.logaddexp(0.0, s)), r"that is sigma\(s\) = 1 - exp\(-softplus"),
+    (lambda s: np.exp(-s), r"that is exp\(-s\), the step Delta = s: .* softplus\(s\)"),
+    (lambda s: np.logaddexp(0.0, s), r"that is Delta = softplus\(s\) itself"),
+    (lambda s: np.exp(-naive_softplus(s)),
+     r"^theorem1_gate\(s\) at s = -1000, -800, 800, 1000: RuntimeWarning: overflow encountered "
+     r"in exp\. Compute exp\(-softplus\(s\)\) as sigma\(-s\)"),
+    (lambda s: 1 / (1 + np.exp(s)), r"RuntimeWarning: overflow encountered in exp\. Compute"),
+    (lambda s: np.exp(-s) / (1 + np.exp(-s)),
+     r"1000: gave inf or NaN; RuntimeWarning: overflow encountered in exp\. Compute"),
+    (lambda s: gate(s) * (1 + 1e-9), r"^theorem1_gate\(s\) for s in linspace\(-30, 30, 121\): "
+                                     r"at index \(\d+,\) expected .*relative tolerance 1e-12"),
+    (lambda s: np.where(np.abs(s) > 100, 0.5, gate(s)),
+     r"^theorem1_gate\(s\) at s = -1000, -800, 800, 1000: at index \(2,\) expected 0, got 0\.5 "
+     r"\(difference 5\.00e-01, relative tolerance 1e-12\)$"),
+    (lambda s: gate(s)[:-1], r"expected shape \(121,\), got \(120,\)"),
+])
+def test_theorem1_gate_names_the_mistake(fn, message):
+    with pytest.raises(checks.SelfCheckFailed, match=message):
+        checks.check_theorem1_gate(fn)
+
+
+def test_theorem1_gate_stub_and_exception():
+    def theorem1_gate(s):
+        raise NotImplementedError
+    with pytest.raises(checks.SelfCheckFailed, match="theorem1_gate is not written yet"):
+        checks.check_theorem1_gate(theorem1_gate)
+
+    def by_loop(s):
+        return [1 / (1 + np.exp(v)) for v in s if v < 0][0] + s["z"]
+    with pytest.raises(checks.SelfCheckFailed, match="by_loop raised IndexError"):
+        checks.check_theorem1_gate(by_loop)
+
+
+def test_theorem1_gate_leaves_the_warning_filters_as_they_were():
+    import warnings
+    before = list(warnings.filters)
+    with pytest.raises(checks.SelfCheckFailed, match="overflow"):
+        checks.check_theorem1_gate(lambda s: 1 / (1 + np.exp(s)))
+    assert warnings.filters == before and np.geterr()["over"] == "warn"
