@@ -2,6 +2,8 @@ import re
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from rnnbook import checks
 
@@ -645,8 +647,6 @@ def test_bigram_wants_one_number():
 
 # --- Chapter 7 -------------------------------------------------------------------------------
 
-from hypothesis import given, settings  # noqa: E402 - here, so that Chapter 7 is one block
-from hypothesis import strategies as st  # noqa: E402
 
 
 def combine(first, second, wrong=None):

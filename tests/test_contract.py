@@ -646,7 +646,21 @@ def _student_solutions():
         log_p = np.log(counts / counts.sum(axis=1, keepdims=True))
         return float(-log_p[val_ids[:-1], val_ids[1:]].mean())
 
-    return {"rnn_step": rnn_step, "gru_step": gru_step, "gru_step_backward": gru_step_backward,
+    def combine(first, second):
+        (a1, b1), (a2, b2) = first, second
+        return a1 * a2, a2 * b1 + b2
+
+    def log_space_scan(a, b, v0):
+        A = np.concatenate([np.zeros((1, *v0.shape)), np.cumsum(np.log(a), axis=0)])
+        terms = np.concatenate([np.log(v0)[None], np.log(b) - A[1:]])
+        return np.exp(A + np.logaddexp.accumulate(terms, axis=0))
+
+    def theorem1_gate(s):
+        e = np.exp(-np.abs(s))
+        return np.where(s > 0, e, 1.0) / (1.0 + e)
+
+    return {"combine": combine, "log_space_scan": log_space_scan, "theorem1_gate": theorem1_gate,
+            "rnn_step": rnn_step, "gru_step": gru_step, "gru_step_backward": gru_step_backward,
             "bptt_step": bptt_step, "backprop_states": backprop_states, "clip_by_norm": clip_by_norm,
             "wilson_interval": horizon.wilson_interval,
             "cross_entropy_backward": cross_entropy_backward,
