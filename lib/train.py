@@ -95,6 +95,9 @@ class MinGRU(torch.nn.Module):
     sum over time. ``parallel=True`` computes it in log space (Heinsen 2023) with torch's cumsum
     and logcumsumexp; ``parallel=False`` runs the plain loop, one step after another (the
     reference of the tests). ``forward(x, v0=None)`` starts from V(0) = ``v0`` (default 0).
+    The scan rounds to about eps |log A(t)|, which grows with t: in float32, from the initial
+    parameters, its states keep 1e-5 at T = 200, but the gates' gradients only 1e-3 (9e-2 at
+    T = 1000; the loop's keep 1e-6): precise enough for Adam, not for comparing digits.
 
     The parameters carry the book's names (theta subtracted) and start as torch.nn.GRU's input
     weights do, uniform in [-1/sqrt(N), 1/sqrt(N)], drawn in float64 by numpy from ``seed`` (as

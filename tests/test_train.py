@@ -223,7 +223,7 @@ def test_the_min_gru_computes_its_equations():
 def test_the_min_gru_gradients_match_finite_differences():
     module = train.MinGRU(2, 3, seed=2, dtype=torch.float64)
     rng = np.random.default_rng(3)
-    x, R, v0 = rng.standard_normal((5, 2, 2)), rng.standard_normal((5, 2, 3)), rng.standard_normal((2, 3))
+    x, R, v0 = (rng.standard_normal(shape) for shape in ((5, 2, 2), (5, 2, 3), (2, 3)))
     _, grads = _min_gru_run(module, x, R, v0)
 
     def H(p):
@@ -349,8 +349,10 @@ def test_a_sequence_model_around_the_min_gru_trains(one_thread):
     (lambda: train.MinGRU(2, 4, seed=0)(torch.zeros(3, 1, 2, dtype=torch.float64)),
      "^x: expected dtype torch.float32 to agree with the parameters"),
     (lambda: train.MinGRU(2, 4, seed=0)(torch.full((3, 1, 2), float("nan"))), "^x: contains NaN"),
-    (lambda: train.MinGRU(2, 4, seed=0)(torch.zeros(3, 1, 2), torch.zeros(2, 4)), "^v0: expected shape"),
-    (lambda: train.MinGRU(2, 4, seed=0)(torch.zeros(3, 1, 2), [[0.0] * 4]), "^v0: expected a torch tensor"),
+    (lambda: train.MinGRU(2, 4, seed=0)(torch.zeros(3, 1, 2), torch.zeros(2, 4)),
+     "^v0: expected shape"),
+    (lambda: train.MinGRU(2, 4, seed=0)(torch.zeros(3, 1, 2), [[0.0] * 4]),
+     "^v0: expected a torch tensor"),
 ])
 def test_the_min_gru_checks_its_arguments(call, message):
     with pytest.raises(ValueError, match=message):
