@@ -2,7 +2,9 @@
 adding problem within a fixed budget of training steps.
 
 One *cell* of the experiment is one network of ``MODELS``, one length T and one seed, trained with
-the fixed settings of ``SETUP``; ``GRID`` and ``SEEDS`` list the cells of the full experiment.
+the fixed settings of ``SETUP``; ``GRID`` and ``SEEDS`` list the cells of the full experiment. The
+networks: the tanh RNN, the GRU and the LSTM of torch, the GRU's variants and ablations of
+Chapters 4 and 5, and the minGRU (``train.MinGRU``), a GRU whose gates see only the input.
 ``run_cell`` runs one cell, ``run_grid`` runs many, ``save_results`` and ``load_results`` write and
 read the results file, ``merge_results`` adds the runs of some networks to it, ``same_result``
 compares a rerun of a cell with its stored record within measured tolerances, and ``summary`` and
@@ -50,11 +52,12 @@ MODELS = {
     "gru-leaky": "GRU, update gate fixed at σ(3)",
     "gru-no-reset": "GRU without reset gate",
     "gru-leaky5": "GRU, update gate fixed at σ(5)",
+    "mingru": "minGRU",
 }
 
 # The three networks on every length; the GRU's variants and ablations where they answer a question
 # (those of Chapter 4's shortcut, from gru-bias3 on, at the lengths where the plain GRU's gates must
-# learn to close first).
+# learn to close first); the minGRU, whose gates see only the input, on every length.
 GRID = {
     "rnn": (10, 20, 40, 100, 200),
     "gru": (10, 20, 40, 100, 200),
@@ -65,6 +68,7 @@ GRID = {
     "gru-leaky": (100, 200),
     "gru-no-reset": (100, 200),
     "gru-leaky5": (100, 200),
+    "mingru": (10, 20, 40, 100, 200),
 }
 SEEDS = (0, 1, 2)
 
@@ -115,6 +119,10 @@ def make_model(name, *, seed):
     gradients, so Adam never moves them): V(t) = 0.05 h(t) + 0.95 V(t-1),
     a leaky integrator of the candidate. "gru-leaky5" is the same with the
     bias fixed at 5 (``LEAKS``): z = 0.9933, a half-life of 103 steps.
+    "mingru" is ``train.MinGRU`` (Feng et al. 2024): the GRU without
+    recurrent weights and reset gate, z and h computed from x(t) alone,
+    g(b) = b + 1/2 or sigma(b), trained through its parallel scan; it and
+    its readout are drawn from ``seed``.
     """
     import torch
 
@@ -125,6 +133,9 @@ def make_model(name, *, seed):
     if name == "gru-before":
         gru = train.BookGRU(K, N, "before", seed=seed)
         return train.SequenceModel(gru, N, M, seed=seed)
+    if name == "mingru":
+        cell = train.MinGRU(K, N, seed=seed)
+        return train.SequenceModel(cell, N, M, seed=seed)
     model = train.make_model(name.split("-")[0], K, N, M, seed=seed)
     cell, z = model.recurrent, torchnn.gate_rows("z", N)
     with torch.no_grad():

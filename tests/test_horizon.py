@@ -134,7 +134,7 @@ def test_make_model_builds_each_network_from_its_seed():
     kinds = {"rnn": torch.nn.RNN, "gru": torch.nn.GRU, "lstm": torch.nn.LSTM,
              "gru-before": train.BookGRU, "gru-no-update": torch.nn.GRU,
              "gru-bias3": torch.nn.GRU, "gru-leaky": torch.nn.GRU, "gru-leaky5": torch.nn.GRU,
-             "gru-no-reset": torch.nn.GRU}
+             "gru-no-reset": torch.nn.GRU, "mingru": train.MinGRU}
     assert set(kinds) == set(horizon.MODELS) == set(horizon.GRID)
     x = torch.rand(5, 2, horizon.SETUP["K"])
     for name, kind in kinds.items():
@@ -144,6 +144,19 @@ def test_make_model_builds_each_network_from_its_seed():
     assert horizon.make_model("gru-before", seed=0).recurrent.variant == "before"
     with pytest.raises(ValueError, match="name: expected one of"):
         horizon.make_model("transformer", seed=0)
+
+
+def test_the_min_gru_is_its_seed_s_min_gru_with_its_seed_s_readout():
+    model = horizon.make_model("mingru", seed=3)
+    K, N, M = (horizon.SETUP[k] for k in "KNM")
+    cell, readout = train.MinGRU(K, N, seed=3), train.SequenceModel(torch.nn.RNN(K, N), N, M,
+                                                                     seed=3).readout
+    assert model.recurrent.parallel and model.readout.weight.shape == (M, N)
+    assert all(torch.equal(a, b) for a, b in zip(model.recurrent.parameters(), cell.parameters()))
+    assert torch.equal(model.readout.weight, readout.weight)
+    assert torch.equal(model.readout.bias, readout.bias)
+    # four arrays of the input's equations (no recurrent weights), and the readout
+    assert sum(p.numel() for p in model.parameters()) == 2 * N * (K + 1) + M * (N + 1)
 
 
 def test_load_results_fetches_the_file_when_it_is_not_there(tmp_path):
