@@ -136,10 +136,10 @@ class MinGRU(torch.nn.Module):
 
 def _mingru_loop(a_z, a_h, v0):
     """The minGRU's states V(1..T) from the local fields a_z, a_h (T, B, N), step by step."""
-    z, h = torch.sigmoid(a_z), _positive(a_h)
     V = [torch.zeros_like(a_z[0]) if v0 is None else v0]
-    for t in range(a_z.shape[0]):
-        V.append(z[t] * V[-1] + (1 - z[t]) * h[t])
+    # unbind, not z[t]: the gradient of each z[t] would be a zero tensor of all T steps
+    for z, h in zip(torch.sigmoid(a_z).unbind(0), _positive(a_h).unbind(0)):
+        V.append(z * V[-1] + (1 - z) * h)
     return torch.stack(V[1:])
 
 
