@@ -327,7 +327,8 @@ def test_a_scan_round_shows_the_padding_and_the_copies():
 ])
 def test_scan_round_refuses_bad_arguments_by_name(kwargs, error, message):
     with pytest.raises(error, match=message):
-        plots.draw_scan_round(**{"ax": None, "name": "hillis-steele", "T": 16, "round": 1, **kwargs})
+        plots.draw_scan_round(**{"ax": None, "name": "hillis-steele", "T": 16, "round": 1,
+                                 **kwargs})
     assert not plt.get_fignums()        # refused before any figure was made
 
 
