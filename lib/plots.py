@@ -549,11 +549,12 @@ def draw_scan_round(ax, name, T, round):
 
     A position's bar spans the steps whose composition it holds: green if
     they include v0 (a state), blue if not (a block of steps); faint if the
-    round left it alone. A dot marks the position's own step. Arrows go from
-    source to target: the pairs combined (vermillion) and Blelloch's copies
-    (purple). ``name`` "hillis-steele" or "blelloch"; ``T`` >= 1; ``round``
-    from 0 to the last of the schedule; ``ax`` one Axes or None (a new
-    figure). Returns the axes.
+    round left it alone, with a white seam where it joined two pieces. A dot
+    marks the position's own step. Arrows go from source to target: the
+    pairs combined (vermillion) and Blelloch's copies (purple), whose
+    targets' old ranges show dashed. ``name`` "hillis-steele" or
+    "blelloch"; ``T`` >= 1; ``round`` from 0 to the last of the schedule;
+    ``ax`` one Axes or None (a new figure). Returns the axes.
     """
     rounds = scan.schedule(name, T)
     round = integer_arg("round", round, 0)
@@ -569,8 +570,11 @@ def draw_scan_round(ax, name, T, round):
     P = len(now["holds"])
     changed = _changed(now, P, T)
     _scan_bars(ax, now["holds"], changed)
-    if round > 0:       # what the written positions held before, as outlines
-        _scan_outlines(ax, [before[p] if p in changed else None for p in range(P)])
+    _scan_seams(ax, now, before, T)
+    lost = {target for _, target in now["copies"]}     # overwritten: shown as outlines
+    if now["phase"] == "v0 enters":
+        lost.add(P - 1)
+    _scan_outlines(ax, [before[p] if p in lost else None for p in range(P)])
     ax.plot(np.arange(P) + own, np.arange(P), "o", color="black", markersize=2.5, zorder=3.5,
             gid="own step")
     for pairs, color, gid in ((now["pairs"], _COMBINED, "combined"),
@@ -613,6 +617,19 @@ def _scan_bars(ax, holds, changed):
                                      edgecolors="none", zorder=2, gid="held"))
 
 
+def _scan_seams(ax, now, before, T):
+    """A white seam in each bar that this round composed of two pieces, where they meet."""
+    if now["phase"] == "last step":             # the state before step p + 1, then that step
+        seams = [(p + 1, p) for p in range(T)]
+    else:
+        seams = [(max(before[source], before[target])[0], target)
+                 for source, target in now["pairs"]
+                 if before[source] is not None and before[target] is not None]
+    ax.add_collection(LineCollection([[(x - 0.5, p - _BAR), (x - 0.5, p + _BAR)]
+                                      for x, p in seams], colors="white", linewidths=2,
+                                     zorder=2.5, gid="seams"))
+
+
 def _scan_outlines(ax, holds):
     """Dashed outlines of the ranges ``holds`` (None: none)."""
     ax.add_collection(PolyCollection(list(_bar_corners(holds).values()), facecolors="none",
@@ -644,10 +661,11 @@ def _scan_axes(ax, name, T, last, P):
     ax.set_ylabel("position")
     handles = [Patch(color=_STATE, label="a state: from v0 on"),
                Patch(color=_BLOCK, label="a block of steps"),
-               Patch(facecolor="none", edgecolor="0.25", linestyle="--", label="held before"),
                Line2D([], [], color=_COMBINED, marker=">", label="combined")]
     if name == "blelloch":
-        handles.append(Line2D([], [], color=_COPIED, marker=">", label="copied"))
+        handles += [Line2D([], [], color=_COPIED, marker=">", label="copied"),
+                    Patch(facecolor="none", edgecolor="0.25", linestyle="--",
+                          label="overwritten")]
     if last > T:
         ax.axvspan(T + 0.5, last + 0.5, color="0.9", linewidth=0, zorder=0.5)
         handles.append(Patch(color="0.9", label="padding (1, 0)"))

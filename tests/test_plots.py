@@ -295,21 +295,38 @@ def test_scan_rounds_draw_what_each_position_holds(name, T):
                 assert x0 == x1 == x and abs(y0 - source) < 0.5 and abs(y1 - target) < 0.5
         (dots,) = by_gid(ax, "own step")
         np.testing.assert_array_equal(dots.get_xdata() - dots.get_ydata(), own)
-        assert len(by_gid(ax, "held before")) == (k > 0)
+        # a seam where a bar was joined from two pieces: at the start of the later one
+        (seams,) = by_gid(ax, "seams")
+        if r["phase"] == "last step":
+            joins = [(p + 1, p) for p in range(T)]
+        else:
+            joins = [(max(before[s], before[t])[0], t) for s, t in r["pairs"]
+                     if before[s] is not None and before[t] is not None]
+        assert [(x0 + 0.5, y0 + 0.25) for (x0, y0), _ in seams.get_segments()] == joins
+        for x, t in joins:
+            assert r["holds"][t][0] < x <= r["holds"][t][1]
+        # outlines of what copies and v0 overwrote
+        (outlines,) = by_gid(ax, "held before")
+        lost = [t for _, t in r["copies"]] + ([len(r["holds"]) - 1] if r["phase"] == "v0 enters"
+                                              else [])
+        boxes = [path.get_extents() for path in outlines.get_paths()]
+        centres = [((b.x0 + b.x1) / 2, (b.y0 + b.y1) / 2) for b in boxes]
+        expected = [((before[t][0] + before[t][1]) / 2, t) for t in sorted(lost) if before[t]]
+        np.testing.assert_allclose(np.reshape(centres, (-1, 2)), np.reshape(expected, (-1, 2)))
         fig.delaxes(ax)
 
 
 def test_a_scan_round_shows_the_padding_and_the_copies():
     ax = plots.draw_scan_round(None, "blelloch", 5, 6)      # n = 8: steps 6, 7, 8 are padding
     legend = [t.get_text() for t in ax.get_legend().get_texts()]
-    assert legend == ["a state: from v0 on", "a block of steps", "held before", "combined",
-                      "copied", "padding (1, 0)"]
+    assert legend == ["a state: from v0 on", "a block of steps", "combined", "copied",
+                      "overwritten", "padding (1, 0)"]
     assert ax.get_xlim() == (-0.7, 8.7) and ax.get_ylim() == (7.5, -0.5)
     assert ax.get_title() == "Blelloch, down-sweep, blocks of 2"
     plt.close("all")
     ax = plots.draw_scan_round(None, "hillis-steele", 16, 0)
     legend = [t.get_text() for t in ax.get_legend().get_texts()]
-    assert "copied" not in legend and "padding (1, 0)" not in legend
+    assert legend == ["a state: from v0 on", "a block of steps", "combined"]
     assert ax.get_title() == "Hillis\u2013Steele, start: each position holds its own element"
     plt.close("all")
 
