@@ -192,19 +192,20 @@ def time_scans(T, N, repeats=3, *, seed):
 
 def schedule(name, T):
     """The rounds of the scan ``name`` ("hillis-steele" or "blelloch") on T
-    elements, as data for teaching: what each position holds, round by round.
+    steps, as data for teaching: what each position holds, round by round.
 
-    Element 0 is the start (1, v0), element t the step (a(t), b(t)). A list
-    of rounds, each a dict: "label"; "phase" ("start", "combine",
-    "up-sweep", "v0 enters", "down-sweep", "last step"); "pairs", the
-    (source, target) positions combined, the target getting both old
-    values composed in time order (the earlier elements first); "copies",
-    (source, target) where the target takes the source's old value;
-    "combines", the operator's uses; "holds", (first, last) per position:
+    Element 0 is the start (1, v0), element t the step (a(t), b(t)).
+    Returns a list, the start first, then one dict per round: "label";
+    "phase" ("start", "combine", "up-sweep", "v0 enters", "down-sweep",
+    "last step"); "pairs", (source, target): the target gets both old
+    values composed in time order, the earlier elements first; "copies",
+    (source, target): the target gets the source's old value; "combines",
+    how often the operator is applied; "holds", per position (first, last):
     it holds the composition of elements first..last, or None (padding).
-    Round 0 is the start. Hillis-Steele works on the T+1 positions of V;
-    Blelloch on its power of two n >= T, position p starting with element
-    p+1 and padded with the identity (1, 0), ranges cut at element T.
+    Hillis-Steele works on T+1 positions, V's; its round d (item d + 1)
+    combines with the position 2**d back. Blelloch works on n >= T, a power
+    of two, position p starting with element p + 1 and padded with the
+    identity (1, 0); its ranges stop at element T.
     """
     name = choice("name", name, ("hillis-steele", "blelloch"))
     T = positive_int("T", T)
@@ -244,7 +245,7 @@ def _hillis_steele_rounds(T):
     while d < T + 1:    # as in hillis_steele: every t >= d takes t - d's
         pairs = [(t - d, t) for t in range(d, T + 1)]
         holds = _combined(holds, pairs)
-        rounds.append(_round(f"round {len(rounds)}: combine with the "
+        rounds.append(_round(f"round {len(rounds) - 1}: combine with the "
                              f"position {d} back", "combine", holds, pairs))
         d *= 2
     return rounds

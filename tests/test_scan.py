@@ -322,8 +322,8 @@ def test_hillis_steele_takes_log2_rounds_and_ends_with_every_state(T):
     rounds = scan.schedule("hillis-steele", T)
     assert len(rounds) - 1 == int(np.ceil(np.log2(T + 1)))
     assert rounds[0]["holds"] == [(t, t) for t in range(T + 1)] and rounds[0]["pairs"] == []
-    for k, r in enumerate(rounds[1:], 1):
-        d = 2 ** (k - 1)
+    for k, r in enumerate(rounds[1:]):      # round k: the position 2**k back (Chapter 7)
+        d = 2 ** k
         assert r["label"] == f"round {k}: combine with the position {d} back"
         assert r["phase"] == "combine" and r["copies"] == []
         assert r["pairs"] == [(t - d, t) for t in range(d, T + 1)]
