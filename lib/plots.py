@@ -27,17 +27,18 @@ import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib import patheffects
 from matplotlib.collections import LineCollection, PolyCollection
+from matplotlib.colors import to_rgba
 from matplotlib.lines import Line2D
 from matplotlib.patches import Circle, FancyArrowPatch, FancyBboxPatch, Patch
 from matplotlib.path import Path
 from matplotlib.ticker import NullLocator
 
-from . import gru
+from . import gru, scan
 from ._validate import array_arg, axes_arg, choice, integer_arg, positive_int
 
 __all__ = ["COLORS", "NETWORK_COLORS", "NETWORK_LINESTYLES", "MAX_FIGURE_PX", "BOOK_STYLE",
            "GATES_LAYOUT", "GATE_FLOOR", "use_book_style", "draw_unrolled", "draw_resnet_analogy",
-           "draw_gru_cell", "draw_lstm_cell", "plot_gru_gates"]
+           "draw_gru_cell", "draw_lstm_cell", "plot_gru_gates", "draw_scan_round"]
 
 # Colours from the Okabe-Ito palette: distinguishable with colour blindness and in grey print.
 COLORS = ["#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#000000"]
@@ -531,3 +532,142 @@ def plot_gru_gates(x, z, V, w_ov, sequence=0, n_units=None, axes=None):
     axes[0].set_title(f"sequence {sequence}: target " + " + ".join(f"{n:.2f}" for n in numbers)
                       + f" = {numbers.sum():.2f}")
     return axes
+
+
+# --- Chapter 7: the scans, round by round (scan.schedule)
+
+_SCAN_TITLES = {"hillis-steele": "Hillis\u2013Steele", "blelloch": "Blelloch"}
+# green: the range includes v0, so it is a state; blue: a block of steps, an (a, b) pair
+_STATE, _BLOCK, _COMBINED, _COPIED = COLORS[2], COLORS[0], COLORS[1], COLORS[3]
+_SCAN_FIGSIZE = (7.0, 4.8)
+_BAR = 0.25         # half the height of a bar, in rows
+
+
+def draw_scan_round(ax, name, T, round):
+    """A scan round by round (Chapter 7): what each position holds after
+    round ``round`` of ``scan.schedule(name, T)``, one row per position.
+
+    A position's bar spans the steps whose composition it holds: green if
+    they include v0 (a state), blue if not (a block of steps); faint if the
+    round left it alone, with a white seam where it joined two pieces. A dot
+    marks the position's own step. Arrows go from source to target: the
+    pairs combined (vermillion) and Blelloch's copies (purple), whose
+    targets' old ranges show dashed. ``name`` "hillis-steele" or
+    "blelloch"; ``T`` >= 1; ``round`` from 0 to the last of the schedule;
+    ``ax`` one Axes or None (a new figure). Returns the axes.
+    """
+    rounds = scan.schedule(name, T)
+    round = integer_arg("round", round, 0)
+    if round >= len(rounds):
+        raise ValueError(f"round: expected a round from 0 to {len(rounds) - 1} of {name} "
+                         f"at T = {T}, got {round}")
+    ax = axes_arg("ax", ax, 1)
+    if ax is None:
+        _, ax = plt.subplots(figsize=_SCAN_FIGSIZE, layout="constrained")
+    now = rounds[round]
+    before = rounds[max(round - 1, 0)]["holds"]
+    own = 1 if name == "blelloch" else 0    # Blelloch's position p starts with step p + 1
+    P = len(now["holds"])
+    changed = _changed(now, P, T)
+    _scan_bars(ax, now["holds"], changed)
+    _scan_seams(ax, now, before, T)
+    lost = {target for _, target in now["copies"]}     # overwritten: shown as outlines
+    if now["phase"] == "v0 enters":
+        lost.add(P - 1)
+    _scan_outlines(ax, [before[p] if p in lost else None for p in range(P)])
+    ax.plot(np.arange(P) + own, np.arange(P), "o", color="black", markersize=2.5, zorder=3.5,
+            gid="own step")
+    for pairs, color, gid in ((now["pairs"], _COMBINED, "combined"),
+                              (now["copies"], _COPIED, "copied")):
+        for source, target in pairs:
+            x = before[source][1] if before[source] else source + own
+            _scan_arrow(ax, x, source, target, color, gid)
+    _scan_axes(ax, name, T, P + own - 1, P)
+    ax.set_title(f"{_SCAN_TITLES[name]}, {now['label']}", fontsize=11)
+    return ax
+
+
+def _changed(now, P, T):
+    """The positions whose value this round writes."""
+    if now["phase"] == "start":
+        return set(range(P))
+    if now["phase"] == "v0 enters":
+        return {P - 1}
+    if now["phase"] == "last step":
+        return set(range(T))
+    return {target for _, target in now["pairs"] + now["copies"]}
+
+
+def _bar_corners(holds):
+    """The rectangles of the bars over the held ranges (None, padding: no bar)."""
+    corners = {}
+    for p, held in enumerate(holds):
+        if held is not None:
+            left, right = held[0] - 0.42, held[1] + 0.42
+            corners[p] = [(left, p - _BAR), (right, p - _BAR), (right, p + _BAR), (left, p + _BAR)]
+    return corners
+
+
+def _scan_bars(ax, holds, changed):
+    """One bar per position over the steps it holds, faint where the round left it alone."""
+    corners = _bar_corners(holds)
+    colors = [to_rgba(_STATE if holds[p][0] == 0 else _BLOCK, 1.0 if p in changed else 0.3)
+              for p in corners]
+    ax.add_collection(PolyCollection(list(corners.values()), facecolors=colors,
+                                     edgecolors="none", zorder=2, gid="held"))
+
+
+def _scan_seams(ax, now, before, T):
+    """A white seam in each bar that this round composed of two pieces, where they meet."""
+    if now["phase"] == "last step":             # the state before step p + 1, then that step
+        seams = [(p + 1, p) for p in range(T)]
+    else:
+        seams = [(max(before[source], before[target])[0], target)
+                 for source, target in now["pairs"]
+                 if before[source] is not None and before[target] is not None]
+    ax.add_collection(LineCollection([[(x - 0.5, p - _BAR), (x - 0.5, p + _BAR)]
+                                      for x, p in seams], colors="white", linewidths=2,
+                                     zorder=2.5, gid="seams"))
+
+
+def _scan_outlines(ax, holds):
+    """Dashed outlines of the ranges ``holds`` (None: none)."""
+    ax.add_collection(PolyCollection(list(_bar_corners(holds).values()), facecolors="none",
+                                     edgecolors="0.25", linestyles="--", linewidths=0.9,
+                                     zorder=3, gid="held before"))
+
+
+def _scan_arrow(ax, x, source, target, color, gid):
+    """An arrow at step ``x`` from the source's row to the target's, bar edge to bar edge."""
+    down = 1 if target > source else -1     # rows count down the page
+    arrow = FancyArrowPatch((x, source + down * _BAR), (x, target - down * _BAR),
+                            arrowstyle="-|>", mutation_scale=9, color=color, linewidth=1.4,
+                            shrinkA=0, shrinkB=0, zorder=4, gid=gid)
+    arrow.set_path_effects([patheffects.withStroke(linewidth=3.5, foreground="white")])
+    ax.add_patch(arrow)
+
+
+def _scan_axes(ax, name, T, last, P):
+    """Limits, ticks, labels and the legend of a scan's frame: the same in every round."""
+    ax.set_xlim(-0.7, last + 0.7)
+    ax.set_ylim(P - 0.5, -0.5)
+    every = 1 if last <= 17 else 2 if last <= 34 else 4
+    ax.set_xticks(np.arange(0, last + 1, every))
+    ax.set_yticks(np.arange(0, P, every))
+    ax.tick_params(labelsize=8)
+    ax.grid(axis="y", visible=False)
+    ax.set_axisbelow(True)
+    ax.set_xlabel("time step $t$: the element $(a(t), b(t))$; at 0, $(1, v_0)$")
+    ax.set_ylabel("position")
+    handles = [Patch(color=_STATE, label="a state: from v0 on"),
+               Patch(color=_BLOCK, label="a block of steps"),
+               Line2D([], [], color=_COMBINED, marker=">", label="combined")]
+    if name == "blelloch":
+        handles += [Line2D([], [], color=_COPIED, marker=">", label="copied"),
+                    Patch(facecolor="none", edgecolor="0.25", linestyle="--",
+                          label="overwritten")]
+    if last > T:
+        ax.axvspan(T + 0.5, last + 0.5, color="0.9", linewidth=0, zorder=0.5)
+        handles.append(Patch(color="0.9", label="padding (1, 0)"))
+    ax.legend(handles=handles, loc="upper center", bbox_to_anchor=(0.5, -0.13),
+              ncols=len(handles), fontsize=8, handlelength=1.5, columnspacing=1.2)

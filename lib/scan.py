@@ -16,10 +16,10 @@ import time
 
 import numpy as np
 
-from ._validate import array_arg, checked, positive_int, seed_arg
+from ._validate import array_arg, checked, choice, positive_int, seed_arg
 
 __all__ = ["sequential", "hillis_steele", "blelloch", "cumulative_product", "log_space",
-           "SCANS", "time_scans"]
+           "SCANS", "time_scans", "schedule"]
 
 # the named axes of a by its number of axes (Mamba's state has K channels of N each)
 AXES = {2: ("T", "N"), 3: ("T", "B", "N"), 4: ("T", "B", "K", "N")}
@@ -188,3 +188,97 @@ def time_scans(T, N, repeats=3, *, seed):
             times.append(time.perf_counter() - start)
         best[name] = min(times)
     return best
+
+
+def schedule(name, T):
+    """The rounds of the scan ``name`` ("hillis-steele" or "blelloch") on T
+    steps, as data for teaching: what each position holds, round by round.
+
+    Element 0 is the start (1, v0), element t the step (a(t), b(t)).
+    Returns a list, the start first, then one dict per round: "label";
+    "phase" ("start", "combine", "up-sweep", "v0 enters", "down-sweep",
+    "last step"); "pairs", (source, target): the target gets both old
+    values composed in time order, the earlier elements first; "copies",
+    (source, target): the target gets the source's old value; "combines",
+    how often the operator is applied; "holds", per position (first, last):
+    it holds the composition of elements first..last, or None (padding).
+    Hillis-Steele works on T+1 positions, V's; its round d (item d + 1)
+    combines with the position 2**d back. Blelloch works on n >= T, a power
+    of two, position p starting with element p + 1 and padded with the
+    identity (1, 0); its ranges stop at element T.
+    """
+    name = choice("name", name, ("hillis-steele", "blelloch"))
+    T = positive_int("T", T)
+    if name == "hillis-steele":
+        return _hillis_steele_rounds(T)
+    return _blelloch_rounds(T)
+
+
+def _round(label, phase, holds, pairs=(), copies=(), combines=None):
+    pairs = list(pairs)
+    return {"label": label, "phase": phase, "pairs": pairs,
+            "copies": list(copies), "holds": list(holds),
+            "combines": len(pairs) if combines is None else combines}
+
+
+def _merge(x, y):
+    """The range that two held ranges make together; padding adds none."""
+    if x is None or y is None:
+        return y if x is None else x
+    (first, _), (_, last) = sorted([x, y])
+    return first, last
+
+
+def _combined(holds, pairs):
+    """What the positions hold after the pairs are combined, all at once."""
+    new = list(holds)
+    for source, target in pairs:
+        new[target] = _merge(holds[source], holds[target])
+    return new
+
+
+def _hillis_steele_rounds(T):
+    holds = [(t, t) for t in range(T + 1)]
+    rounds = [_round("start: each position holds its own element", "start",
+                     holds)]
+    d = 1
+    while d < T + 1:    # as in hillis_steele: every t >= d takes t - d's
+        pairs = [(t - d, t) for t in range(d, T + 1)]
+        holds = _combined(holds, pairs)
+        rounds.append(_round(f"round {len(rounds) - 1}: combine with the "
+                             f"position {d} back", "combine", holds, pairs))
+        d *= 2
+    return rounds
+
+
+def _blelloch_rounds(T):
+    n = 1 << (T - 1).bit_length()
+    holds = [(p + 1, p + 1) if p < T else None for p in range(n)]
+    rounds = [_round("start: each position holds its own element", "start",
+                     holds)]
+    d = 1
+    while d < n:        # up-sweep: each block of 2d gets its total at its end
+        pairs = [(r - d, r) for r in range(2 * d - 1, n, 2 * d)]
+        holds = _combined(holds, pairs)
+        rounds.append(_round(f"up-sweep, blocks of {2 * d}", "up-sweep",
+                             holds, pairs))
+        d *= 2
+    holds = holds[:-1] + [(0, 0)]      # the total is not needed any more
+    rounds.append(_round("v0 enters at the last position", "v0 enters",
+                         holds))
+    while d > 1:        # down-sweep: a left block gets its parent's state,
+        d //= 2         # the right one that state and the left block
+        pairs = [(r - d, r) for r in range(2 * d - 1, n, 2 * d)]
+        copies = [(r, r - d) for r in range(2 * d - 1, n, 2 * d)]
+        new = _combined(holds, pairs)
+        for source, target in copies:
+            new[target] = holds[source]
+        holds = new
+        rounds.append(_round(f"down-sweep, blocks of {d}", "down-sweep",
+                             holds, pairs, copies))
+    # each position holds the state before its element: one step more
+    holds = [_merge(h, (p + 1, p + 1)) if p < T else None
+             for p, h in enumerate(holds)]
+    rounds.append(_round("last step: each position adds its own element",
+                         "last step", holds, combines=T))
+    return rounds

@@ -4,6 +4,7 @@ import matplotlib
 import matplotlib.pyplot as plt
 import numpy as np
 import pytest
+from matplotlib.figure import Figure
 from matplotlib.patches import Circle, FancyArrowPatch
 
 from rnnbook import plots
@@ -247,3 +248,129 @@ def test_drawings_fit_the_text_column():
     axes = plots.plot_gru_gates(x, rng.uniform(size=(100, 1, 32)), rng.standard_normal((101, 1, 32)),
                                 rng.standard_normal(32))
     assert stored_width(axes[0].figure) <= plots.MAX_FIGURE_PX
+
+
+# --- Chapter 7: the scans, round by round
+
+def by_gid(ax, gid):
+    return [a for a in ax.get_children() if a.get_gid() == gid]
+
+
+@pytest.mark.parametrize("name", ["hillis-steele", "blelloch"])
+@pytest.mark.parametrize("T", [1, 5, 16])
+def test_scan_rounds_draw_what_each_position_holds(name, T):
+    from rnnbook import scan
+    rounds = scan.schedule(name, T)
+    own = 1 if name == "blelloch" else 0
+    fig = Figure(figsize=(7, 4.8))
+    for k, r in enumerate(rounds):
+        ax = fig.add_subplot()
+        assert plots.draw_scan_round(ax, name, T, k) is ax
+        assert ax.get_title().endswith(r["label"]) and ax.yaxis_inverted()
+        # a bar per position that holds something, over exactly its steps, at its row
+        (bars,) = by_gid(ax, "held")
+        held = [(p, h) for p, h in enumerate(r["holds"]) if h is not None]
+        assert len(bars.get_paths()) == len(held)
+        for path, (p, (first, last)) in zip(bars.get_paths(), held):
+            box = path.get_extents()
+            assert (box.x0, box.x1) == pytest.approx((first - 0.42, last + 0.42))
+            assert (box.y0 + box.y1) / 2 == pytest.approx(p)
+        # green where v0 is among the steps, blue where not; full where the round wrote
+        colors = bars.get_facecolors()
+        for color, (p, (first, _)) in zip(colors, held):
+            assert color[:3] == pytest.approx(matplotlib.colors.to_rgb(
+                plots.COLORS[2] if first == 0 else plots.COLORS[0]))
+        written = {t for _, t in r["pairs"] + r["copies"] if r["holds"][t] is not None}
+        if r["phase"] in ("combine", "up-sweep", "down-sweep"):
+            assert {p for (p, _), c in zip(held, colors) if c[3] == 1.0} == written
+        # each pair an arrow from the source's row to the target's, at the end of what the
+        # source held before the round
+        before = rounds[max(k - 1, 0)]["holds"]
+        for gid, pairs in (("combined", r["pairs"]), ("copied", r["copies"])):
+            arrows = by_gid(ax, gid)
+            assert len(arrows) == len(pairs)
+            for arrow, (source, target) in zip(arrows, pairs):
+                (x0, y0), (x1, y1) = arrow._posA_posB
+                x = before[source][1] if before[source] else source + own
+                assert x0 == x1 == x and abs(y0 - source) < 0.5 and abs(y1 - target) < 0.5
+        (dots,) = by_gid(ax, "own step")
+        np.testing.assert_array_equal(dots.get_xdata() - dots.get_ydata(), own)
+        # a seam where a bar was joined from two pieces: at the start of the later one
+        (seams,) = by_gid(ax, "seams")
+        if r["phase"] == "last step":
+            joins = [(p + 1, p) for p in range(T)]
+        else:
+            joins = [(max(before[s], before[t])[0], t) for s, t in r["pairs"]
+                     if before[s] is not None and before[t] is not None]
+        assert [(x0 + 0.5, y0 + 0.25) for (x0, y0), _ in seams.get_segments()] == joins
+        for x, t in joins:
+            assert r["holds"][t][0] < x <= r["holds"][t][1]
+        # outlines of what copies and v0 overwrote
+        (outlines,) = by_gid(ax, "held before")
+        lost = [t for _, t in r["copies"]] + ([len(r["holds"]) - 1] if r["phase"] == "v0 enters"
+                                              else [])
+        boxes = [path.get_extents() for path in outlines.get_paths()]
+        centres = [((b.x0 + b.x1) / 2, (b.y0 + b.y1) / 2) for b in boxes]
+        expected = [((before[t][0] + before[t][1]) / 2, t) for t in sorted(lost) if before[t]]
+        np.testing.assert_allclose(np.reshape(centres, (-1, 2)), np.reshape(expected, (-1, 2)))
+        fig.delaxes(ax)
+
+
+def test_a_scan_round_shows_the_padding_and_the_copies():
+    ax = plots.draw_scan_round(None, "blelloch", 5, 6)      # n = 8: steps 6, 7, 8 are padding
+    legend = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert legend == ["a state: from v0 on", "a block of steps", "combined", "copied",
+                      "overwritten", "padding (1, 0)"]
+    assert ax.get_xlim() == (-0.7, 8.7) and ax.get_ylim() == (7.5, -0.5)
+    assert ax.get_title() == "Blelloch, down-sweep, blocks of 2"
+    plt.close("all")
+    ax = plots.draw_scan_round(None, "hillis-steele", 16, 0)
+    legend = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert legend == ["a state: from v0 on", "a block of steps", "combined"]
+    assert ax.get_title() == "Hillis\u2013Steele, start: each position holds its own element"
+    plt.close("all")
+
+
+@pytest.mark.parametrize("kwargs, error, message", [
+    (dict(name="sklansky"), ValueError, "^name: expected one of"),
+    (dict(name=None), TypeError, "^name:"),
+    (dict(T=0), ValueError, "^T: expected an integer >= 1"),
+    (dict(T=4.0), TypeError, "^T:"),
+    (dict(round=-1), ValueError, "^round: expected an integer >= 0"),
+    (dict(round=1.0), TypeError, "^round:"),
+    (dict(round=6), ValueError, r"^round: expected a round from 0 to 5 of hillis-steele at T = 16"),
+    (dict(name="blelloch", round=11), ValueError, r"^round: expected a round from 0 to 10"),
+    (dict(ax="axes"), TypeError, "^ax: expected matplotlib Axes"),
+])
+def test_scan_round_refuses_bad_arguments_by_name(kwargs, error, message):
+    with pytest.raises(error, match=message):
+        plots.draw_scan_round(**{"ax": None, "name": "hillis-steele", "T": 16, "round": 1,
+                                 **kwargs})
+    assert not plt.get_fignums()        # refused before any figure was made
+
+
+def overlaps(a, b):
+    return a.x0 < b.x1 and b.x0 < a.x1 and a.y0 < b.y1 and b.y0 < a.y1
+
+
+@pytest.mark.parametrize("name, T, k", [
+    ("blelloch", 16, 9),            # the chapter's T, the most arrows
+    ("blelloch", 5, 6),             # the longest legend: copies, padding
+    ("hillis-steele", 32, 1),       # the most ticks
+    ("blelloch", 1, 2),             # the fewest
+])
+def test_scan_rounds_fit_the_text_column_and_stay_readable(name, T, k):
+    plots.use_book_style()
+    ax = plots.draw_scan_round(None, name, T, k)
+    fig = ax.figure
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
+    texts = [t for t in fig.findobj(matplotlib.text.Text) if t.get_visible() and t.get_text()]
+    assert min(t.get_fontsize() for t in texts) >= 8
+    # neither the tick labels nor the legend, x label and title run into each other
+    for axis in (ax.get_xticklabels(), ax.get_yticklabels()):
+        boxes = [t.get_window_extent(renderer) for t in axis]
+        assert not any(overlaps(a, b) for a, b in zip(boxes, boxes[1:]))
+    boxes = [p.get_window_extent(renderer) for p in (ax.get_legend(), ax.xaxis.label, ax.title)]
+    assert not any(overlaps(a, b) for i, a in enumerate(boxes) for b in boxes[i + 1:])
+    assert stored_width(fig) <= plots.MAX_FIGURE_PX

@@ -238,3 +238,153 @@ def test_log_space_refuses_what_has_no_logarithm():
 def test_time_scans_names_the_bad_argument(kwargs, message):
     with pytest.raises(ValueError, match=message):
         scan.time_scans(**{"T": 4, "N": 2, "repeats": 1, "seed": 0, **kwargs})
+
+
+# --- the schedule: the rounds of the two scans as data (Chapter 7's explorer)
+
+def compose(x, y):
+    """The operator (a1, b1) o (a2, b2) = (a1 a2, a2 b1 + b2), written as the scans write it."""
+    return x[0] * y[0], y[0] * x[1] + y[1]
+
+
+def elements(a, b, v0):
+    """Element 0 = (1, v0), element t = (a(t), b(t))."""
+    return [(np.ones_like(v0), v0)] + list(zip(a, b))
+
+
+def replay(name, a, b, v0):
+    """Run the schedule of ``name`` on (a, b, v0) with the operator; after every round, check that
+    each position holds the composition of the elements its "holds" names. Returns the states."""
+    T = len(a)
+    rounds = scan.schedule(name, T)
+    element = elements(a, b, v0)
+    identity = (np.ones_like(v0), np.zeros_like(v0))
+    if name == "hillis-steele":
+        values = list(element)
+    else:
+        n = len(rounds[0]["holds"])
+        values = [element[p + 1] if p < T else identity for p in range(n)]
+    before = rounds[0]["holds"]
+    for r in rounds[1:]:
+        new = list(values)
+        for source, target in r["pairs"]:
+            x, y = values[source], values[target]
+            # time order: the target first where its elements come before the source's
+            if before[target] is not None and (before[source] is None
+                                               or before[target] < before[source]):
+                x, y = y, x
+            new[target] = compose(x, y)
+        for source, target in r["copies"]:
+            new[target] = values[source]
+        if r["phase"] == "v0 enters":
+            new[-1] = element[0]
+        if r["phase"] == "last step":
+            new = [compose(values[p], element[p + 1]) if p < T else None
+                   for p in range(len(values))]
+        values, before = new, r["holds"]
+        assert len(r["holds"]) == len(values), r["label"]
+        got, want = [], []
+        for held, value in zip(r["holds"], values):
+            if held is None:        # padding: the identity, or dropped at the end
+                assert value is None or all(np.array_equal(u, i) for u, i in zip(value, identity))
+                continue
+            first, last = held
+            expected = element[first]
+            for t in range(first + 1, last + 1):
+                expected = compose(expected, element[t])
+            got.append(value)
+            want.append(expected)
+        np.testing.assert_allclose(np.array(got), np.array(want), rtol=1e-12, atol=1e-14,
+                                   err_msg=r["label"])
+    if name == "hillis-steele":
+        return np.stack([s for _, s in values])
+    return np.stack([v0] + [s for _, s in values[:T]])
+
+
+@settings(max_examples=40, deadline=None)
+@given(T=st.integers(1, 40), N=st.integers(1, 3), seed=st.integers(0, 2**16))
+def test_the_schedule_is_the_algorithm(T, N, seed):
+    # the replayed rounds give exactly the scans' states, bit for bit: the same operations
+    a, b, v0 = problem(T, 1, N, seed)
+    np.testing.assert_array_equal(replay("hillis-steele", a, b, v0), scan.hillis_steele(a, b, v0))
+    np.testing.assert_array_equal(replay("blelloch", a, b, v0), scan.blelloch(a, b, v0))
+
+
+@pytest.mark.parametrize("T", [1, 2, 3, 16, 17])
+def test_the_schedule_is_the_algorithm_at_the_edges(T):
+    a, b, v0 = problem(T, 2, 3, seed=T)
+    np.testing.assert_array_equal(replay("hillis-steele", a, b, v0), scan.hillis_steele(a, b, v0))
+    np.testing.assert_array_equal(replay("blelloch", a, b, v0), scan.blelloch(a, b, v0))
+
+
+@pytest.mark.parametrize("T", range(1, 34))
+def test_hillis_steele_takes_log2_rounds_and_ends_with_every_state(T):
+    rounds = scan.schedule("hillis-steele", T)
+    assert len(rounds) - 1 == int(np.ceil(np.log2(T + 1)))
+    assert rounds[0]["holds"] == [(t, t) for t in range(T + 1)] and rounds[0]["pairs"] == []
+    for k, r in enumerate(rounds[1:]):      # round k: the position 2**k back (Chapter 7)
+        d = 2 ** k
+        assert r["label"] == f"round {k}: combine with the position {d} back"
+        assert r["phase"] == "combine" and r["copies"] == []
+        assert r["pairs"] == [(t - d, t) for t in range(d, T + 1)]
+        assert r["combines"] == T + 1 - d
+        assert r["holds"] == [(max(0, t - 2 * d + 1), t) for t in range(T + 1)]
+    assert rounds[-1]["holds"] == [(0, t) for t in range(T + 1)]      # V(t) at t
+
+
+@pytest.mark.parametrize("T", range(1, 34))
+def test_blelloch_sweeps_up_and_down_with_linear_work(T):
+    rounds = scan.schedule("blelloch", T)
+    n = 1 << (T - 1).bit_length()
+    levels = n.bit_length() - 1
+    phases = [r["phase"] for r in rounds]
+    assert phases == (["start"] + ["up-sweep"] * levels + ["v0 enters"] + ["down-sweep"] * levels
+                      + ["last step"])
+    up = [r["label"] for r in rounds if r["phase"] == "up-sweep"]
+    down = [r["label"] for r in rounds if r["phase"] == "down-sweep"]
+    assert up == [f"up-sweep, blocks of {2 ** k}" for k in range(1, levels + 1)]
+    assert down == [f"down-sweep, blocks of {2 ** k}" for k in range(levels - 1, -1, -1)]
+    # the pairs of a block of 2d: its halves' ends (both sweeps), and each pair's copy goes the
+    # other way; every round touches each position at most once
+    sweeps = [r for r in rounds if r["phase"] in ("up-sweep", "down-sweep")]
+    sizes = [2 ** k for k in range(levels)]
+    for r, d in zip(sweeps, sizes + sizes[::-1]):
+        assert r["pairs"] == [(e - d, e) for e in range(2 * d - 1, n, 2 * d)], r["label"]
+    for r in rounds:
+        targets = [t for _, t in r["pairs"] + r["copies"]]
+        assert len(targets) == len(set(targets)) and len(r["holds"]) == n
+        down = r["phase"] == "down-sweep"
+        assert r["copies"] == ([(t, s) for s, t in r["pairs"]] if down else [])
+    # the last position holds everything after the up-sweep, the states end at every position
+    assert rounds[levels]["holds"][-1] == (1, T)
+    assert rounds[-2]["holds"] == [(0, min(p, T)) for p in range(n)]      # the state before p+1
+    assert rounds[-1]["holds"] == [(0, p + 1) if p < T else None for p in range(n)]
+    assert rounds[0]["holds"] == [(p + 1, p + 1) if p < T else None for p in range(n)]
+    # O(T) work: n - 1 combines each way and T in the last step, against Hillis-Steele's T log T
+    assert sum(r["combines"] for r in rounds) == 2 * (n - 1) + T
+
+
+def test_the_schedules_of_the_chapter():
+    # T = 16: five rounds of Hillis-Steele, ten of Blelloch (4 up, v0, 4 down, the last step)
+    hillis, blelloch = scan.schedule("hillis-steele", 16), scan.schedule("blelloch", 16)
+    assert [r["combines"] for r in hillis] == [0, 16, 15, 13, 9, 1]
+    assert [r["combines"] for r in blelloch] == [0, 8, 4, 2, 1, 0, 1, 2, 4, 8, 16]
+    assert blelloch[5]["holds"][-1] == (0, 0)
+    assert blelloch[5]["label"] == "v0 enters at the last position"
+    # the work, for T + 1 a power of two: (T+1) log2(T+1) - T combines against 3T
+    for T in (15, 255):
+        levels = int(np.log2(T + 1))
+        for name, work in (("hillis-steele", (T + 1) * levels - T), ("blelloch", 3 * T)):
+            assert sum(r["combines"] for r in scan.schedule(name, T)) == work, name
+
+
+@pytest.mark.parametrize("args, error, message", [
+    (("sklansky", 4), ValueError, "^name: expected one of"),
+    ((None, 4), ArgumentTypeError, "^name: expected a name"),
+    (("blelloch", 0), ValueError, "^T: expected an integer >= 1"),
+    (("hillis-steele", 2.0), ArgumentTypeError, "^T: expected an integer"),
+    (("hillis-steele", True), ArgumentTypeError, "^T: expected an integer"),
+])
+def test_schedule_names_the_bad_argument(args, error, message):
+    with pytest.raises(error, match=message):
+        scan.schedule(*args)
