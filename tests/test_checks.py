@@ -802,3 +802,16 @@ def test_the_hidden_clip_cases_have_zero_and_exact_thresholds(capsys):
 def test_hidden_must_be_a_flag(check, args, bad):
     with pytest.raises(ValueError, match=r"^hidden: expected True or False"):
         check(*args, hidden=bad)
+
+
+def test_a_warning_in_a_hidden_edge_case_does_not_reach_stderr(capfd):
+    # nbgrader scores a test cell with stderr output zero: 0 / 0.0 inside the student's function,
+    # discarded by min(1, inf), is silenced in the hidden cases (and only there)
+    def clip_dividing_by_zero(grads, max_norm):
+        total = np.sqrt(sum(np.sum(g ** 2) for g in grads))
+        return [g * min(1.0, max_norm / total) for g in grads]
+    checks.check_clip_by_norm(clip_dividing_by_zero, hidden=True)
+    out, err = capfd.readouterr()
+    assert out.startswith("✓ clip_by_norm passes the hidden cases") and err == ""
+    with pytest.raises(RuntimeWarning, match="divide by zero"):
+        clip_dividing_by_zero([np.zeros(2)], 1.0)
