@@ -139,6 +139,28 @@ def test_the_course_notebook_is_the_chapter_without_its_solution_blocks(path, co
     assert len({c.id for c in nb.cells}) == len(nb.cells)
 
 
+def test_the_guide_gives_each_exercise_its_points_and_a_rubric_that_adds_up(courses):
+    guide = (ROOT / "instructors.md").read_text(encoding="utf8")
+    for label, (auto, manual) in course.POINTS.items():
+        row = re.search(rf"^\| {{ref}}`{label}` \| `{label}` \|.*\| ([^|]+) \| [^|]+ \|$", guide, re.M)
+        want = " + ".join(part for part in (f"{auto} auto" * bool(auto),
+                                            f"{manual} by hand" * bool(manual)) if part)
+        assert row and row[1].strip() == want, f"instructors.md: the points of {label}"
+        if manual:      # "`label` (6 points)" or "`label`, the question in words (2 points)"
+            rubric = re.search(rf"^`{label}`[^\n]*\((\d+) points\)\n((?:- .*\n(?:  .*\n)*)+)", guide,
+                               re.M)
+            assert rubric and int(rubric[1]) == manual, f"instructors.md: no rubric for {label}"
+            lines = [int(n) for n in re.findall(r"^- (\d+): ", rubric[2], re.M)]
+            assert len(lines) >= 2 and sum(lines) == manual, f"the rubric of {label}: {lines}"
+    for path in CHAPTERS:
+        total = course.points(courses[path.name])
+        row = re.search(rf"^\| `{course.assignment_name(path)}` \| [^|]+ \| (\d+) \| (\d+) \| (\d+) \|$",
+                        guide, re.M)
+        assert row and tuple(map(int, row.groups())) == (total["auto"], total["manual"],
+                                                         total["auto"] + total["manual"])
+    assert f"a cell timeout of {course.CELL_TIMEOUT} s" in guide and f"sets {course.CELL_TIMEOUT}" in guide
+
+
 def test_a_module_level_answer_sets_its_names_before_the_stub():
     source = "### BEGIN SOLUTION\na = np.ones(2)\nb, c = 1, 2\n### END SOLUTION"
     assert course.answer_source(source) == (
