@@ -126,7 +126,7 @@ def test_the_course_notebook_is_the_chapter_without_its_solution_blocks(path, co
     # code cells: the chapter's, but for the answers (the latch's preamble) and the tests
     for t, c in zip([c for c in teacher.cells if c.cell_type == "code"],
                     [c for c in ours if c.cell_type == "code"], strict=True):
-        tested = course.CHECK_CALL.search(t.source) and course.test_source(t.source)
+        tested = course.CHECK_CALL.search(t.source) and course.check_cell_source(t.source)
         assert c.source in (t.source, course.answer_source(t.source), tested)
         assert ("nbgrader" in c.metadata) == bool(se.solution_regions(t.source) or tested)
     assert all(c.outputs == [] and c.execution_count is None for c in ours if c.cell_type == "code")
@@ -179,7 +179,7 @@ def test_a_module_level_answer_sets_its_names_before_the_stub():
 ])
 def test_a_self_check_cell_that_cannot_take_hidden_tests_is_refused(source, message):
     with pytest.raises(course.CourseError, match=message):
-        course.test_source(source)
+        course.check_cell_source(source)
 
 
 def test_a_chapter_whose_exercises_lack_points_is_refused(tmp_path, capsys):
@@ -201,6 +201,18 @@ def test_every_reader_of_stored_results_is_known(path):
     for reader in set(course.READER_CALL.findall(code)):
         assert reader in course.DATA_READERS or reader in course.PACKAGED, reader
     assert all((ROOT / se.DATA / name).is_file() for name in course.DATA_READERS.values())
+
+
+def test_a_rerun_replaces_what_the_tool_wrote_and_keeps_the_grades(tmp_path):
+    course.write_course(tmp_path, CHAPTERS[:1])
+    (tmp_path / "gradebook.db").write_bytes(b"grades")
+    (tmp_path / "submitted" / "someone").mkdir(parents=True)
+    stale = tmp_path / "source" / "ch1" / "stale.txt"
+    stale.write_text("from an older run")
+    assert course.write_course(tmp_path, CHAPTERS[:1]) == [tmp_path / "source" / "ch1" / CH1]
+    assert (tmp_path / "gradebook.db").read_bytes() == b"grades"
+    assert (tmp_path / "submitted" / "someone").is_dir() and not stale.exists()
+    assert (tmp_path / "nbgrader_config.py").read_text() == course.CONFIG
 
 
 def test_the_course_folder_refuses_the_books_folders_and_others(tmp_path):

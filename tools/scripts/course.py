@@ -169,7 +169,7 @@ def hidden_call(source):
     return ast.unparse(call)
 
 
-def test_source(source):
+def check_cell_source(source):
     """A graded test cell: the visible self-check, then the hidden one in nbgrader's block."""
     return (f"{source.strip()}\n### BEGIN HIDDEN TESTS\n{hidden_call(source)}\n"
             "### END HIDDEN TESTS")
@@ -293,7 +293,7 @@ def course_notebook(nb, assignment):
                     cell.metadata["tags"] = tags
                 check_of = index + 1
             elif index == check_of:
-                cell.source = test_source(cell.source)
+                cell.source = check_cell_source(cell.source)
                 cell.metadata["nbgrader"] = nbgrader_metadata(
                     f"{label}-check", grade=True, locked=True, points=POINTS[label][0])
                 cells.append(cell)
@@ -332,7 +332,7 @@ def data_files(nb):
     """The stored results that a chapter's code reads (names of files in chapters/data)."""
     code = "\n".join(c.source for c in nb.cells if c.cell_type == "code")
     readers = set(READER_CALL.findall(code))
-    unknown = {r for r in readers - set(DATA_READERS) - PACKAGED if r.split(".")[0] != "np"}
+    unknown = readers - set(DATA_READERS) - PACKAGED
     if unknown:
         raise CourseError(f"the chapter calls {sorted(unknown)}: say in DATA_READERS which file "
                           "each reads (or in PACKAGED that the library carries it)")
