@@ -1,9 +1,11 @@
 # Two commands do everything (see README.md):
 #   make book   build the rendered book into _build/html
 #   make test   run every test: the library's tests and nbval over every chapter
-# Each creates the virtual environment .venv from requirements.txt on first use.
+# Each creates the virtual environment .venv from requirements.txt (and requirements-graders.txt,
+# nbgrader for the course folder) on first use.
 # For instructors (see instructors.md):
 #   make student   write the student edition, without solutions, into _build/student (or OUTDIR=folder)
+#   make course    write the nbgrader course folder into _build/course (or COURSEDIR=folder)
 
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV   := .venv
@@ -13,14 +15,16 @@ export OMP_NUM_THREADS := 1
 export MKL_NUM_THREADS := 1
 export PYDEVD_DISABLE_FILE_VALIDATION := 1
 
-.PHONY: book test env clean execute benchmark student
+.PHONY: book test env clean execute benchmark student course
 
 env: $(VENV)/.installed
 
-$(VENV)/.installed: requirements.txt pyproject.toml
+# One resolution for both files: nbgrader (tests/test_nbgrader.py grades a chapter with it) must
+# fit every pin of requirements.txt, and pip fails rather than change one.
+$(VENV)/.installed: requirements.txt requirements-graders.txt pyproject.toml
 	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -r requirements.txt
+	$(BIN)/python -m pip install --quiet -r requirements.txt -r requirements-graders.txt
 	touch $@
 
 # jupyter-cache re-executes a notebook when its code changes, and Sphinx re-reads a page when its
@@ -48,6 +52,12 @@ benchmark: env
 OUTDIR ?= _build/student
 student: env
 	$(BIN)/python tools/scripts/student_edition.py $(OUTDIR)
+
+# Every chapter as an nbgrader assignment, with points, locked self-checks and hidden tests
+# (instructors.md, "Grading with nbgrader"). A rerun keeps the gradebook and the students' folders.
+COURSEDIR ?= _build/course
+course: env
+	$(BIN)/python tools/scripts/course.py $(COURSEDIR)
 
 clean:
 	rm -rf _build

@@ -1,11 +1,12 @@
 """Self-checks for the exercises: each prints a clear pass, or raises SelfCheckFailed saying what
 differed. They compare a student's work with the library, never with a stored answer."""
+import functools
 from types import SimpleNamespace
 
 import numpy as np
 
 from . import rnn
-from ._validate import positive_int
+from ._validate import flag_arg, positive_int
 
 __all__ = ["SelfCheckFailed", "check_rnn_step", "check_latch", "check_gru_step",
            "check_gru_step_backward", "check_bptt_step", "check_backprop_states",
@@ -23,6 +24,54 @@ class SelfCheckFailed(AssertionError, ValueError):
 def _fail(message, error=SelfCheckFailed):
     # "from None": the student sees this message, not the library's exception chain behind it
     raise error(message) from None
+
+
+# The hidden cases of the graded tests: a check called with hidden=True runs these instead of its
+# visible case. The course folder of tools/scripts/course.py calls each check so in a hidden block
+# of its test cell (nbgrader removes the block from the students' copy and restores it when it
+# grades), to catch what fits the visible case only: sizes or numbers copied from the check, a
+# batch or a network of one (a squeeze, a sum without keepdims), edge cases of the exercise.
+# Hidden from the notebook, not secret: this file is part of the library the students have.
+_HIDDEN = {
+    "rnn_step": ((1, 1, 1), (1, 5, 3), (6, 3, 5)),                      # (B, N, K)
+    # (fraction of hold, extra steps) after t = 5, and the pulse: a set pulse while set, then
+    # a reset on the next step; a reset while reset, then a set on the next step
+    "latch": (((0, 0), "set"), ((1, 0), "set"), ((1, 1), "reset"), ((2, 1), "reset"),
+              ((2, 2), "set")),
+    "bptt_step": ((1, 1, 1, 1, 1), (4, 3, 5, 2, 3), (2, 1, 2, 3, 1)),      # (T, B, N, K, M)
+    "backprop_states": ((3, 1, 5), (8, 4, 2), (2, 2, 1)),               # (T, B, N)
+    "clip_by_norm": {       # case: (shapes of the arrays, max_norm: an int, or a float * the norm)
+        "all gradients zero": (((2, 3), (3,)), (1,)),
+        "one array": (((5,),), (0.01,)),
+        "arrays of three axes and of none": (((2, 3, 2), ()), (0.5,)),
+        "a norm exactly at the threshold": (((4,), (2, 2)), (1.0,)),
+        "a whole-number threshold": (((4, 4), (4,)), (1,)),
+    },
+    "gru_step": ((1, 1, 1), (1, 3, 5), (5, 2, 1)),                      # (B, N, K)
+    "gru_step_backward": ((1, 2, 1), (5, 3, 4), (2, 6, 3)),             # (B, N, K)
+    "wilson_interval": ((500, 1000, 1.96), (1000, 1000, 1.96), (0, 100_000, 1.96),
+                        (np.int64(5), np.int64(12), 1.96), (7, 20, 3.0), (3, 10, 0.5)),
+    "cross_entropy_backward": ((1, 1, 2), (4, 3, 7), (2, 5, 3)),        # (T, B, K)
+    "bigram_cross_entropy": {   # case: (K, characters used, training and validation length, alpha)
+        "characters that neither text uses": (9, 4, 300, 60, 0.5),
+        "one validation pair": (4, 4, 200, 2, 2.0),
+        "a large alpha": (5, 5, 200, 50, 100.0),
+    },
+}
+
+
+def _quiet_when_hidden(check):
+    """``check``, run under np.errstate(all="ignore") when called with hidden=True. nbgrader scores
+    a test cell that writes to stderr zero, and a numpy warning from the student's code in an
+    edge case (a division by zero whose inf the code then discards, as min(1, inf) does) is no
+    wrong answer: the values decide."""
+    @functools.wraps(check)
+    def run(*args, **kwargs):
+        if kwargs.get("hidden") is True:
+            with np.errstate(all="ignore"):
+                return check(*args, **kwargs)
+        return check(*args, **kwargs)
+    return run
 
 
 def _function_arg(name, fn):
@@ -81,9 +130,14 @@ def _compare(name, got, expected, atol=1e-10):
               f"got {got[idx]:.6g} (difference {err[idx]:.2e}, tolerance {atol:.0e})")
 
 
-def check_rnn_step(rnn_step):
+@_quiet_when_hidden
+def check_rnn_step(rnn_step, *, hidden=False):
     """Exercise: ``rnn_step(V_prev, x_t, w_vv, w_vx, theta_v)`` computes one step of eq. (1.1) with
-    g = tanh. Shapes: V_prev (B, N), x_t (B, K), w_vv (N, N), w_vx (N, K), theta_v (N,) -> (B, N)."""
+    g = tanh. Shapes: V_prev (B, N), x_t (B, K), w_vv (N, N), w_vx (N, K), theta_v (N,) -> (B, N).
+
+    ``hidden=True`` runs the hidden cases of a graded test instead (see ``_HIDDEN``)."""
+    if flag_arg("hidden", hidden):
+        return _hidden_rnn_step(_function_arg("rnn_step", rnn_step))
     _function_arg("rnn_step", rnn_step)
     rng = np.random.default_rng(2026)
     B, N, K = 3, 4, 2
@@ -96,14 +150,31 @@ def check_rnn_step(rnn_step):
     print(f"✓ rnn_step matches eq. (1.1) on a random batch (B={B}, N={N}, K={K}).")
 
 
-def check_latch(w_vv, w_vx, theta_v, hold=1000):
+def _hidden_rnn_step(rnn_step):
+    for seed, (B, N, K) in enumerate(_HIDDEN["rnn_step"], start=3026):
+        rng = np.random.default_rng(seed)
+        x, v0 = rng.standard_normal((1, B, K)), rng.standard_normal((B, N))
+        w_vv, w_vx, theta_v = (rng.standard_normal(s) for s in ((N, N), (N, K), (N,)))
+        expected = rnn.rnn_forward(x, w_vv, w_vx, theta_v, v0=v0)[0][1]
+        got = _call(rnn_step, v0, x[0].copy(), w_vv.copy(), w_vx.copy(), theta_v.copy())
+        _compare(f"rnn_step(...) with B={B}, N={N}, K={K}", got, expected)
+    print("✓ rnn_step passes the hidden cases: one sequence of one unit (B = N = K = 1),\n"
+          "  other sizes and other random numbers.")
+
+
+@_quiet_when_hidden
+def check_latch(w_vv, w_vx, theta_v, hold=1000, *, hidden=False):
     """Exercise: one tanh unit with inputs (set, reset) that stores a bit.
 
     A pulse x = (1, 0) must drive V above +0.5 and a pulse x = (0, 1) below -0.5, and V must stay
     there for ``hold`` steps of zero input. The exercise asks for a smaller self-weight than the
     chapter's 2, so w_vv >= 2 fails too. Shapes: w_vv (1, 1), w_vx (1, 2), theta_v (1,).
+
+    ``hidden=True`` runs the hidden cases of a graded test instead: a pulse repeated while the
+    bit is stored, and the opposite pulse on the very next step (``_HIDDEN``).
     """
     hold = positive_int("hold", hold)
+    hidden = flag_arg("hidden", hidden)
     w_vv, w_vx, theta_v = (_as_numbers(name, a, SelfCheckFailed) for name, a in
                            (("w_vv", w_vv), ("w_vx", w_vx), ("theta_v", theta_v)))
     for name, a, shape in (("w_vv", w_vv, (1, 1)), ("w_vx", w_vx, (1, 2)), ("theta_v", theta_v, (1,))):
@@ -112,6 +183,8 @@ def check_latch(w_vv, w_vx, theta_v, hold=1000):
                   SelfCheckFailed)
         if not np.all(np.isfinite(a)):
             _fail(f"{name}: contains NaN or inf", SelfCheckFailed)
+    if hidden:
+        return _hidden_latch(w_vv, w_vx, theta_v, hold)
     pulses = {5: "set", 5 + hold: "reset", 5 + 2 * hold: "set"}
     T = 5 + 3 * hold
     x = np.zeros((T, 1, 2))
@@ -135,14 +208,47 @@ def check_latch(w_vv, w_vx, theta_v, hold=1000):
           f"  (the smallest possible is 2 artanh(0.5) = {2 * np.arctanh(0.5):.3f}, at theta = 0).")
 
 
-def check_gru_step(gru_step):
+def _hidden_latch(w_vv, w_vx, theta_v, hold):
+    # the pulses at the times _HIDDEN["latch"] gives in units of hold, each held until the next
+    pulses = {5 + int(a * hold) + b: kind for (a, b), kind in _HIDDEN["latch"]}
+    times = sorted(pulses)
+    T = times[-1] + hold
+    x = np.zeros((T, 1, 2))
+    for t, kind in pulses.items():
+        x[t - 1, 0, 0 if kind == "set" else 1] = 1.0
+    V = rnn.rnn_forward(x, w_vv, w_vx, theta_v)[0][:, 0, 0]
+    for n, (t, end) in enumerate(zip(times, times[1:] + [T + 1])):
+        kind, want = pulses[t], 1.0 if pulses[t] == "set" else -1.0
+        held = V[t:end] * want
+        if not np.all(held > 0.5):
+            bad = t + int(np.argmax(held <= 0.5))
+            previous = pulses[times[n - 1]] if n else None
+            before = (f" on the step after a {previous} pulse" if n and t == times[n - 1] + 1
+                      else f" while V = {V[t - 1]:+.3f} is stored" if n else "")
+            _fail(f"in a hidden case, after the {kind} pulse at t={t}{before}, V({bad}) = "
+                  f"{V[bad]:+.3f}: expected {'above +0.5' if want > 0 else 'below -0.5'} until "
+                  f"t={end - 1}. " + ("The pulse does not move V far enough from every state "
+                                      "the latch can be in: make the pulses stronger."
+                                      if bad == t else "The stored bit leaks away."))
+    if w_vv[0, 0] >= 2:
+        _fail(f"the latch works, but with self-weight {w_vv[0, 0]:g}: the chapter's own latch uses "
+              "2. The exercise asks how small the self-weight can be: try smaller ones.")
+    print("✓ the latch passes the hidden cases: a pulse repeated while its bit is stored,\n"
+          "  and the opposite pulse on the very next step.")
+
+
+@_quiet_when_hidden
+def check_gru_step(gru_step, *, hidden=False):
     """Exercise: ``gru_step(V_prev, x_t, params)`` computes one step of eqs. (9.30a-d), reset gate
     before the product (eq. 9.30c), g = tanh. Shapes: V_prev (B, N), x_t (B, K), params as in
     ``rnnbook.gru`` (w_zx, w_zv, theta_z, w_rx, w_rv, theta_r, w_hx, w_hv, theta_h) -> (B, N).
 
     A result that matches one of the two classic mistakes (the flipped update rule, the reset gate
-    after the product) fails with a message that names the mistake.
+    after the product) fails with a message that names the mistake. ``hidden=True`` runs the
+    hidden cases of a graded test instead (``_HIDDEN``).
     """
+    if flag_arg("hidden", hidden):
+        return _hidden_gru_step(_function_arg("gru_step", gru_step))
     _function_arg("gru_step", gru_step)
     from . import gru
     B, N, K = 3, 4, 2
@@ -154,6 +260,20 @@ def check_gru_step(gru_step):
     _hint_gru_step(got, expected, v0, x[0], params)
     _compare("gru_step(...)", got, expected)
     print(f"✓ gru_step matches eqs. (9.30a-d) on a random batch (B={B}, N={N}, K={K}).")
+
+
+def _hidden_gru_step(gru_step):
+    from . import gru
+    for seed, (B, N, K) in enumerate(_HIDDEN["gru_step"], start=3007):
+        params = gru.init_params(K, N, "before", seed=seed, scale=1.5)
+        rng = np.random.default_rng(seed)
+        x, v0 = rng.standard_normal((1, B, K)), rng.standard_normal((B, N))
+        expected = gru.gru_forward(x, params, v0)[0][1]
+        got = _call(gru_step, v0.copy(), x[0].copy(), {k: v.copy() for k, v in params.items()})
+        _hint_gru_step(got, expected, v0, x[0], params)
+        _compare(f"gru_step(...) with B={B}, N={N}, K={K}", got, expected)
+    print("✓ gru_step passes the hidden cases: one sequence of one unit (B = N = K = 1),\n"
+          "  other sizes and other random numbers.")
 
 
 def _hint_gru_step(got, expected, V, x, p):
@@ -185,7 +305,8 @@ _STEP_GRADIENTS = ("theta_h", "w_hx", "w_hv", "theta_z", "w_zx", "w_zv", "theta_
                    "w_rv", "V_prev")
 
 
-def check_gru_step_backward(gru_step_backward):
+@_quiet_when_hidden
+def check_gru_step_backward(gru_step_backward, *, hidden=False):
     """Exercise: ``gru_step_backward(dV, cache)`` is the learning rule of one step of eqs.
     (9.30a-d), reset gate before the product, g = tanh. Shapes: dV = dH/dV(t) (B, N); ``cache``
     holds x_t (B, K), V_prev (B, N), the gates z, r and the candidate h of that step (B, N), and
@@ -194,12 +315,30 @@ def check_gru_step_backward(gru_step_backward):
 
     Compares with ``gru.gru_backward`` on one time step. Where every wrong gradient is what one
     known mistake, or two on different lines, would give, the message names the mistakes;
-    otherwise it names the first wrong gradient and the index where it differs.
+    otherwise it names the first wrong gradient and the index where it differs. ``hidden=True``
+    runs the hidden cases of a graded test instead (``_HIDDEN``).
     """
+    if flag_arg("hidden", hidden):
+        _function_arg("gru_step_backward", gru_step_backward)
+        for seed, (B, N, K) in enumerate(_HIDDEN["gru_step_backward"], start=3009):
+            _step_backward_compare(gru_step_backward, *_step_backward_case(seed, B, N, K),
+                                   f"gru_step_backward(...) with B={B}, N={N}, K={K}")
+        print("✓ gru_step_backward passes the hidden cases: one sequence (B = 1),\n"
+              "  other sizes and other random numbers.")
+        return
     _function_arg("gru_step_backward", gru_step_backward)
     dV, cache, expected = _step_backward_case()
+    _step_backward_compare(gru_step_backward, dV, cache, expected, "gru_step_backward(...)")
+    (B, K), N = cache["x_t"].shape, cache["V_prev"].shape[1]
+    print(f"✓ gru_step_backward matches the learning rule of eqs. (9.30a-d):\n"
+          f"  all ten gradients agree with gru.gru_backward on a random batch\n"
+          f"  (B={B}, N={N}, K={K}).")
+
+
+def _step_backward_compare(gru_step_backward, dV, cache, expected, name):
+    """Fail unless ``gru_step_backward`` gives the ``expected`` gradients for ``dV`` and
+    ``cache``; ``name`` names the call in the message."""
     got = _call(gru_step_backward, dV.copy(), _copied(cache))
-    name = "gru_step_backward(...)"
     if not isinstance(got, dict):
         _fail(f"{name}: expected a dict of gradients with the keys {list(_STEP_GRADIENTS)}, "
               f"got {type(got).__name__}")
@@ -219,19 +358,14 @@ def check_gru_step_backward(gru_step_backward):
             _compare(f'{name}["{key}"]', got[key], expected[key])
         except SelfCheckFailed as failed:
             _fail(f"{failed}{also}")
-    (B, K), N = cache["x_t"].shape, cache["V_prev"].shape[1]
-    print(f"✓ gru_step_backward matches the learning rule of eqs. (9.30a-d):\n"
-          f"  all ten gradients agree with gru.gru_backward on a random batch\n"
-          f"  (B={B}, N={N}, K={K}).")
 
 
-def _step_backward_case():
+def _step_backward_case(seed=9, B=3, N=4, K=2):
     """The exercise's data: dV (B, N), the cache of one step, and gru.gru_backward's gradients
-    for that step, by the names of the exercise."""
+    for that step, by the names of the exercise (the visible case by default)."""
     from . import gru
-    B, N, K = 3, 4, 2
-    params = gru.init_params(K, N, "before", seed=9, scale=1.0)
-    rng = np.random.default_rng(10)
+    params = gru.init_params(K, N, "before", seed=seed, scale=1.0)
+    rng = np.random.default_rng(seed + 1)
     x, v0, dV = (rng.standard_normal(shape) for shape in ((1, B, K), (B, N), (B, N)))
     _, full = gru.gru_forward(x, params, v0)
     grads = gru.gru_backward(np.stack([np.zeros_like(dV), dV]), full)
@@ -359,18 +493,36 @@ def _hint_gru_step_backward(got, expected, dV, cache):
         _fail(f"gru_step_backward(...) does not match the learning rule of eqs. (9.30a-d): "
               f"{told}{where}.")
 
-def check_bptt_step(bptt_step):
+@_quiet_when_hidden
+def check_bptt_step(bptt_step, *, hidden=False):
     """Exercise: ``bptt_step(Delta_next, e_t, b_t, w_vv)`` computes one step of BPTT, eq. (2.10),
     Delta_i(t) = g'(b_i(t)) [e_i(t) + sum_j Delta_j(t+1) w_ji], with g = tanh. Shapes: Delta_next
     = Delta(t+1), e_t = -dH/dV(t) through the outputs, b_t = b(t), all (B, N); w_vv (N, N) -> (B, N).
 
     Checks one step against ``rnnbook.bptt``, then runs the student's step backwards through a whole
-    sequence and compares the gradients it gives with finite differences.
+    sequence and compares the gradients it gives with finite differences. ``hidden=True`` runs
+    the hidden cases of a graded test instead (``_HIDDEN``).
     """
+    if flag_arg("hidden", hidden):
+        _function_arg("bptt_step", bptt_step)
+        for seed, sizes in enumerate(_HIDDEN["bptt_step"], start=3027):
+            where = " with T={}, B={}, N={}, K={}, M={}".format(*sizes)
+            _bptt_step_case(bptt_step, seed, *sizes, where)
+        print("✓ bptt_step passes the hidden cases: one time step of one unit\n"
+              "  (T = B = N = 1), other sizes and other random numbers.")
+        return
     _function_arg("bptt_step", bptt_step)
+    T, B, N = _bptt_step_case(bptt_step, 2027, 5, 2, 3, 2, 2, "")
+    print(f"✓ bptt_step matches eq. (2.10) on a random batch (B={B}, N={N}),\n"
+          f"  and run backwards over T={T} steps it gives gradients that agree with\n"
+          "  finite differences.")
+
+
+def _bptt_step_case(bptt_step, seed, T, B, N, K, M, where):
+    """Check one step of ``bptt_step``, then the gradients of a whole backward pass made of it, on
+    a random network of these sizes; ``where`` follows the call's name in a message."""
     from . import bptt, gradcheck
-    rng = np.random.default_rng(2027)
-    T, B, N, K, M = 5, 2, 3, 2, 2
+    rng = np.random.default_rng(seed)
     x, y = rng.standard_normal((T, B, K)), rng.standard_normal((T, B, M))
     p = dict(w_vv=rng.standard_normal((N, N)), w_vx=rng.standard_normal((N, K)), theta_v=rng.standard_normal(N),
              w_ov=rng.standard_normal((M, N)), theta_o=rng.standard_normal(M), v0=rng.standard_normal((B, N)))
@@ -379,20 +531,24 @@ def check_bptt_step(bptt_step):
     dV, _ = bptt.output_backward(bptt.energy(O, y)[1], out_cache)
     b, e = cache["b"], -dV[1:]
     Delta, _ = bptt.bptt_errors(dV, 1 - V[1:] ** 2, p["w_vv"])
-    # one step in the middle of the sequence, where both terms of eq. (2.10) matter
-    got = _call(bptt_step, Delta[2].copy(), e[1].copy(), b[1].copy(), p["w_vv"].copy())
-    g_prime = 1 - np.tanh(b[1]) ** 2
-    hints = [(g_prime * (e[1] + Delta[2] @ p["w_vv"].T),
+    # one step in the middle of the sequence, where both terms of eq. (2.10) matter (the last
+    # step, with Delta(T+1) = 0, where the sequence is too short to have a middle)
+    s = min(1, T - 1)
+    after = Delta[s + 1] if s + 1 < T else np.zeros((B, N))
+    got = _call(bptt_step, after.copy(), e[s].copy(), b[s].copy(), p["w_vv"].copy())
+    g_prime = 1 - np.tanh(b[s]) ** 2
+    hints = [(g_prime * (e[s] + after @ p["w_vv"].T),
               "the error travels backwards along w_ji (from unit j at t+1 to unit i at t): "
               "multiply by w_vv itself, Delta_next @ w_vv, not by its transpose"),
-             (e[1] + Delta[2] @ p["w_vv"], "the factor g'(b_i(t)) = 1 - tanh(b_i(t))^2 is missing"),
-             (g_prime * (-e[1] + Delta[2] @ p["w_vv"]), "check the sign of e_t")]
-    got_arr = _shaped_like(got, Delta[1])
+             (e[s] + after @ p["w_vv"], "the factor g'(b_i(t)) = 1 - tanh(b_i(t))^2 is missing"),
+             (g_prime * (-e[s] + after @ p["w_vv"]), "check the sign of e_t")]
+    got_arr = _shaped_like(got, Delta[s])
     if got_arr is not None:
         for wrong, hint in hints:
-            if np.allclose(got_arr, wrong, atol=1e-10) and not np.allclose(wrong, Delta[1], atol=1e-10):
-                _fail(f"bptt_step(...) does not match eq. (2.10): {hint}.")
-    _compare("bptt_step(...)", got, Delta[1])
+            if (np.allclose(got_arr, wrong, atol=1e-10)
+                    and not np.allclose(wrong, Delta[s], atol=1e-10)):
+                _fail(f"bptt_step(...){where} does not match eq. (2.10): {hint}.")
+    _compare(f"bptt_step(...){where}", got, Delta[s])
     # the whole backward pass built from the student's step, against finite differences
     mine = np.zeros_like(Delta)
     Delta_next = np.zeros((B, N))
@@ -402,22 +558,24 @@ def check_bptt_step(bptt_step):
     errors = gradcheck.gradient_check(lambda q: bptt.gradients(x, y, q)[0], p, grads)
     for name, err in errors.items():
         if not err < 1e-6:
-            _fail(f"one step is right, but the gradient of H with respect to {name} built from your Delta "
-                  f"differs from finite differences (relative error {err:.1e}, tolerance 1e-06): perhaps "
-                  "bptt_step changes its arguments in place?")
-    print(f"✓ bptt_step matches eq. (2.10) on a random batch (B={B}, N={N}),\n"
-          f"  and run backwards over T={T} steps it gives gradients that agree with\n"
-          "  finite differences.")
+            _fail(f"one step is right{where}, but the gradient of H with respect to {name} built "
+                  f"from your Delta differs from finite differences (relative error {err:.1e}, "
+                  "tolerance 1e-06): perhaps bptt_step changes its arguments in place?")
+    return T, B, N
 
 
-def check_backprop_states(backprop_states):
+@_quiet_when_hidden
+def check_backprop_states(backprop_states, *, hidden=False):
     """Exercise (Chapter 3): ``backprop_states(w_vv, g_prime, dV_T)`` carries the gradient of a loss
     on V(T) back to every state by eq. (3.4), dL/dV(s-1) = w^T [g'(b(s)) * dL/dV(s)]. Shapes:
-    w_vv (N, N), g_prime (T, B, N) with g_prime[t-1] = g'(b(t)), dV_T (B, N) -> (T+1, B, N)."""
+    w_vv (N, N), g_prime (T, B, N) with g_prime[t-1] = g'(b(t)), dV_T (B, N) -> (T+1, B, N).
+
+    ``hidden=True`` runs the hidden cases of a graded test instead (``_HIDDEN``)."""
+    hidden = flag_arg("hidden", hidden)
     _function_arg("backprop_states", backprop_states)
     from . import diagnostics
-    rng = np.random.default_rng(2028)
-    for T, B, N in ((6, 3, 4), (1, 1, 1)):
+    rng = np.random.default_rng(3028 if hidden else 2028)
+    for T, B, N in _HIDDEN["backprop_states"] if hidden else ((6, 3, 4), (1, 1, 1)):
         x, v0 = rng.standard_normal((T, B, 2)), rng.standard_normal((B, N))
         w_vv, w_vx, theta_v = rng.standard_normal((N, N)), rng.standard_normal((N, 2)), rng.standard_normal(N)
         _, cache = rnn.rnn_forward(x, w_vv, w_vx, theta_v, v0=v0)
@@ -426,6 +584,10 @@ def check_backprop_states(backprop_states):
         got = _call(backprop_states, w_vv.copy(), g_prime.copy(), dV_T.copy())
         _hint_backprop_states(got, expected, w_vv, g_prime, dV_T)
         _compare(f"backprop_states(...) with T={T}, B={B}, N={N}", got, expected)
+    if hidden:
+        print("✓ backprop_states passes the hidden cases: other lengths, sizes and\n"
+              "  random numbers, with one sequence (B = 1) and one unit (N = 1).")
+        return
     print("✓ backprop_states matches eq. (3.4) for every s = 0..T (T = 6 and T = 1).")
 
 
@@ -449,39 +611,71 @@ def _hint_backprop_states(got, expected, w_vv, g_prime, dV_T):
             _fail(f"backprop_states(...) does not match eq. (3.4): {hint}.")
 
 
-def check_clip_by_norm(clip_by_norm):
+@_quiet_when_hidden
+def check_clip_by_norm(clip_by_norm, *, hidden=False):
     """Exercise (Chapter 3): ``clip_by_norm(grads, max_norm)`` rescales a list of gradient arrays so
-    that their joint norm is at most ``max_norm``, eq. (3.8), and returns the new list."""
+    that their joint norm is at most ``max_norm``, eq. (3.8), and returns the new list.
+
+    ``hidden=True`` runs the hidden cases of a graded test instead (``_HIDDEN``): gradients that
+    are all zero, a single array, arrays of three axes and of none, a norm exactly at the
+    threshold, a whole-number threshold."""
+    if flag_arg("hidden", hidden):
+        _function_arg("clip_by_norm", clip_by_norm)
+        rng = np.random.default_rng(3029)
+        for case, (shapes, factors) in _HIDDEN["clip_by_norm"].items():
+            grads = [rng.standard_normal(shape) for shape in shapes]
+            if case == "all gradients zero":
+                grads = [np.zeros_like(g) for g in grads]
+            total = np.sqrt(sum(np.sum(g ** 2) for g in grads))
+            norms = [f if isinstance(f, int) else f * total for f in factors]
+            _clip_case(clip_by_norm, grads, norms, f" (a hidden case: {case})")
+        print("✓ clip_by_norm passes the hidden cases: gradients that are all zero, one array,\n"
+              "  arrays of three axes and of none, a norm exactly at the threshold.")
+        return
     _function_arg("clip_by_norm", clip_by_norm)
     rng = np.random.default_rng(2029)
     grads = [rng.standard_normal((3, 4)), rng.standard_normal(4), rng.standard_normal((2, 2))]
     total = np.sqrt(sum(np.sum(g ** 2) for g in grads))
-    for max_norm in (0.1 * total, 10.0 * total):
+    _clip_case(clip_by_norm, grads, (0.1 * total, 10.0 * total), "")
+    print("✓ clip_by_norm follows eq. (3.8), above and below the threshold.")
+
+
+def _clip_case(clip_by_norm, grads, max_norms, where):
+    """Fail unless ``clip_by_norm`` clips ``grads`` by eq. (3.8) at each of ``max_norms``;
+    ``where`` ends the message that names a wrong array."""
+    total = np.sqrt(sum(np.sum(g ** 2) for g in grads))
+    for max_norm in max_norms:
         copies = [g.copy() for g in grads]
         got = _call(clip_by_norm, copies, max_norm)
         if any(not np.array_equal(c, g) for c, g in zip(copies, grads)):
             _fail("clip_by_norm changed the arrays it was given: return rescaled copies instead")
         if not isinstance(got, (list, tuple)) or len(got) != len(grads):
             _fail(f"expected a list of {len(grads)} arrays, one per gradient, got {type(got).__name__}")
-        scale = min(1.0, max_norm / total)                    # eq. (3.8)
-        per_array = [g * min(1.0, max_norm / np.linalg.norm(g)) for g in grads]
+        scale = min(1.0, max_norm / total) if total > 0 else 1.0       # eq. (3.8)
         got = [_as_numbers(f"clip_by_norm(...)[{i}]", a) for i, a in enumerate(got)]
-        if scale < 1 and all(a.shape == p.shape and np.allclose(a, p) for a, p in zip(got, per_array)):
-            _fail("each array was clipped on its own: eq. (3.8) uses the norm of all gradients together, "
-                  "so that the direction of the whole update is kept")
+        if scale < 1 and len(grads) > 1:     # one array is clipped on its own by eq. (3.8)
+            per_array = [g * min(1.0, max_norm / np.linalg.norm(g)) for g in grads]
+            if all(a.shape == p.shape and np.allclose(a, p) for a, p in zip(got, per_array)):
+                _fail("each array was clipped on its own: eq. (3.8) uses the norm of all gradients "
+                      "together, so that the direction of the whole update is kept")
         for i, (a, g) in enumerate(zip(got, grads)):
             _compare(f"clip_by_norm(...)[{i}] with max_norm = {max_norm:.3g} "
-                     f"({'above' if scale < 1 else 'below'} the threshold)", a, scale * g)
-    print("✓ clip_by_norm follows eq. (3.8), above and below the threshold.")
+                     f"({'above' if scale < 1 else 'below'} the threshold){where}", a, scale * g)
 
 
-def check_wilson_interval(wilson_interval):
+@_quiet_when_hidden
+def check_wilson_interval(wilson_interval, *, hidden=False):
     """Exercise (Chapter 5): ``wilson_interval(k, n, z=1.96)`` returns Wilson's score interval
-    (low, high) for a success probability after k successes in n trials."""
+    (low, high) for a success probability after k successes in n trials.
+
+    ``hidden=True`` runs the hidden cases of a graded test instead (``_HIDDEN``): many trials,
+    counts given as numpy integers, other values of z."""
+    hidden = flag_arg("hidden", hidden)
     _function_arg("wilson_interval", wilson_interval)
     from . import horizon    # numpy-only at import; the module trains networks only when asked
-    for k, n, z in ((3, 3, 1.96), (0, 3, 1.96), (2, 3, 1.96), (1, 1, 1.96), (7, 20, 1.96),
-                    (7, 20, 1.0), (0, 1, 2.5)):
+    for k, n, z in _HIDDEN["wilson_interval"] if hidden else (
+            (3, 3, 1.96), (0, 3, 1.96), (2, 3, 1.96), (1, 1, 1.96), (7, 20, 1.96), (7, 20, 1.0),
+            (0, 1, 2.5)):
         got = _call(wilson_interval, k, n) if z == 1.96 else _call(wilson_interval, k, n, z)
         try:
             low, high = (float(v) for v in got)
@@ -495,10 +689,15 @@ def check_wilson_interval(wilson_interval):
                     "to a point at k = 0 and k = n" if np.allclose((low, high), wald) else "")
             _fail(f"wilson_interval({k}, {n}, z={z}): expected ({want[0]:.4f}, {want[1]:.4f}), "
                   f"got ({low:.4f}, {high:.4f}){hint}")
+    if hidden:
+        print("✓ wilson_interval passes the hidden cases: many trials, counts given as\n"
+              "  numpy integers, other values of z.")
+        return
     print("✓ wilson_interval gives Wilson's score interval at k = 0, k = n and between.")
 
 
-def check_cross_entropy_backward(cross_entropy_backward):
+@_quiet_when_hidden
+def check_cross_entropy_backward(cross_entropy_backward, *, hidden=False):
     """Exercise (Chapter 6): ``cross_entropy_backward(O, y_ids)`` is dH/dO for the cross-entropy
     energy H = -(1/(T B)) sum_t sum_n ln p_y(t)(t) of a softmax readout, eq. (6.3). Shapes: O
     (T, B, K) logits, y_ids (T, B) the next characters -> dH/dO (T, B, K).
@@ -506,22 +705,41 @@ def check_cross_entropy_backward(cross_entropy_backward):
     Compares with ``charlm.cross_entropy_backward`` twice: on random logits, then on the same
     logits with one position shifted by +800 and another by -800, which leaves p as it was but
     overflows a softmax that does not subtract each position's largest logit. A result that a
-    known mistake gives (``_SOFTMAX_MISTAKES``) is named.
+    known mistake gives (``_SOFTMAX_MISTAKES``) is named. ``hidden=True`` runs the hidden cases
+    of a graded test instead: other sizes, one position among them (``_HIDDEN``).
     """
+    if flag_arg("hidden", hidden):
+        _function_arg("cross_entropy_backward", cross_entropy_backward)
+        for seed, (T, B, K) in enumerate(_HIDDEN["cross_entropy_backward"], start=3030):
+            _cross_entropy_case(cross_entropy_backward, seed, T, B, K)
+        print("✓ cross_entropy_backward passes the hidden cases: one position\n"
+              "  (T = B = 1), other sizes and other random logits, shifted too.")
+        return
     _function_arg("cross_entropy_backward", cross_entropy_backward)
-    from . import charlm, text
-    rng = np.random.default_rng(2030)
     T, B, K = 3, 2, 5
+    _cross_entropy_case(cross_entropy_backward, 2030, T, B, K)
+    print(f"✓ cross_entropy_backward gives dH/dO = (p - y) / (T B), eq. (6.4),\n"
+          f"  on random logits (T={T}, B={B}, K={K}), and stays finite\n"
+          f"  when a position's logits are shifted by +800 or -800.")
+
+
+def _cross_entropy_case(cross_entropy_backward, seed, T, B, K):
+    """Check ``cross_entropy_backward`` on random logits of these sizes, then on the same logits
+    with the position (0, B-1) shifted by +800 and (T-1, 0), if another, by -800."""
+    from . import charlm, text
+    rng = np.random.default_rng(seed)
     O = 2.0 * rng.standard_normal((T, B, K))
     y = rng.integers(0, K, size=(T, B))
     shifted = O.copy()
-    shifted[0, 1] += 800.0      # exp(800 + ...) overflows float64 to inf
-    shifted[2, 0] -= 800.0      # exp(-800 + ...) underflows to 0, and 0 / 0 is NaN
+    shifted[0, B - 1] += 800.0      # exp(800 + ...) overflows float64 to inf
+    if (T - 1, 0) != (0, B - 1):
+        shifted[T - 1, 0] -= 800.0  # exp(-800 + ...) underflows to 0, and 0 / 0 is NaN
     name = "cross_entropy_backward(O, y_ids)"
     sizes = (f"(the self-check calls your function with T = {T}, B = {B}, K = {K}: take the "
              "sizes from O.shape)")
-    for logits, where in ((O, ""), (shifted, " on logits with one position shifted by +800 and "
-                                              "another by -800")):
+    shift = ("one position shifted by +800 and another by -800" if T * B > 1
+             else "the one position shifted by +800")
+    for logits, where in ((O, ""), (shifted, f" on logits with {shift}")):
         want = charlm.cross_entropy_backward(charlm.cross_entropy_forward(logits, y)[1])
         with np.errstate(all="ignore"):     # an overflow is a mistake to name, not to warn of
             got = _as_numbers(name, _call_telling(cross_entropy_backward, sizes,
@@ -538,9 +756,6 @@ def check_cross_entropy_backward(cross_entropy_backward):
             _fail(f"{name}{where}: exp overflowed (inf/NaN): subtract each position's largest "
                   "logit, O.max(axis=-1, keepdims=True), before exponentiating.")
         _compare(name + where, got, want)
-    print(f"✓ cross_entropy_backward gives dH/dO = (p - y) / (T B), eq. (6.4),\n"
-          f"  on random logits (T={T}, B={B}, K={K}), and stays finite\n"
-          f"  when a position's logits are shifted by +800 or -800.")
 
 
 def _call_telling(fn, told, *args):
@@ -637,12 +852,26 @@ def _bigram_cross_entropy(train_ids, val_ids, K, alpha):
     return _nats(_rows(counts), val_ids[:-1], val_ids[1:])
 
 
-def check_bigram_cross_entropy(bigram_cross_entropy):
+@_quiet_when_hidden
+def check_bigram_cross_entropy(bigram_cross_entropy, *, hidden=False):
     """Exercise (Chapter 6): ``bigram_cross_entropy(train_ids, val_ids, K, alpha)`` counts the
     pairs (u, v) of neighbouring characters of the training ids, the current u and the next v,
     adds ``alpha`` to every count, and returns the mean of -ln P(v | u) over the neighbouring
     pairs of the validation ids (nats). A result that a known mistake gives
-    (``_BIGRAM_MISTAKES``) is named."""
+    (``_BIGRAM_MISTAKES``) is named. ``hidden=True`` runs the hidden cases of a graded test
+    instead (``_HIDDEN``): characters that neither text uses, one validation pair, a large
+    alpha."""
+    if flag_arg("hidden", hidden):
+        _function_arg("bigram_cross_entropy", bigram_cross_entropy)
+        rng = np.random.default_rng(3031)
+        for case, (K, used, n_train, n_val, alpha) in _HIDDEN["bigram_cross_entropy"].items():
+            # texts of the first `used` characters, as the visible ones: after u, mostly u + 1
+            train, val = (np.cumsum(rng.integers(0, 3, size=n) == 0) % used
+                          for n in (n_train, n_val))
+            _bigram_case(bigram_cross_entropy, train, val, K, (alpha,), f" (a hidden case: {case})")
+        print("✓ bigram_cross_entropy passes the hidden cases: characters that neither text\n"
+              "  uses, one validation pair, a large alpha.")
+        return
     _function_arg("bigram_cross_entropy", bigram_cross_entropy)
     rng = np.random.default_rng(2031)
     K = 6
@@ -653,28 +882,34 @@ def check_bigram_cross_entropy(bigram_cross_entropy):
     # (ln rowsum(last) - ln rowsum(first)) / pairs, nothing on a text that starts and ends alike
     train = np.cumsum(rng.integers(0, 3, size=400) == 0) % 5
     val = np.concatenate([np.cumsum(rng.integers(0, 3, size=120) == 0) % 5, [4, 5]])
+    _bigram_case(bigram_cross_entropy, train, val, K, (1.0, 0.1), "")
+    print("✓ bigram_cross_entropy scores add-alpha bigram counts in nats per character,\n"
+          "  for alpha = 1 and alpha = 0.1.")
+
+
+def _bigram_case(bigram_cross_entropy, train, val, K, alphas, where):
+    """Fail unless ``bigram_cross_entropy`` scores these ids right at each of ``alphas``;
+    ``where`` follows "with alpha = ..." in a message."""
     name = "bigram_cross_entropy(train_ids, val_ids, K, alpha)"
-    for alpha in (1.0, 0.1):
+    for alpha in alphas:
         want = _bigram_cross_entropy(train, val, K, alpha)
         got = _as_numbers(name, _call(bigram_cross_entropy, train.copy(), val.copy(), K, alpha))
         if got.shape != ():
             _fail(f"{name}: expected one number (nats per character), got shape {got.shape}")
         got = float(got)
         if not np.isfinite(got):
-            _fail(f"{name} with alpha = {alpha}: got {got}; a pair never seen in training has "
-                  f"probability 0 unless alpha is added to every count")
+            _fail(f"{name} with alpha = {alpha}{where}: got {got}; a pair never seen in training "
+                  f"has probability 0 unless alpha is added to every count")
         counts = _bigram_counts(train, K, alpha)
         c = SimpleNamespace(train=train, val=val, K=K, alpha=alpha, want=want, counts=counts,
                             P=_rows(counts), u=val[:-1], v=val[1:])
         for hint, mistake in _BIGRAM_MISTAKES:
             wrong = mistake(c)
             if abs(got - wrong) <= 1e-9 and abs(wrong - want) > 1e-6:
-                _fail(f"{name} with alpha = {alpha}: {hint}.")
+                _fail(f"{name} with alpha = {alpha}{where}: {hint}.")
         if abs(got - want) > 1e-9:
-            _fail(f"{name} with alpha = {alpha}: expected {want:.6f} nats per character, "
+            _fail(f"{name} with alpha = {alpha}{where}: expected {want:.6f} nats per character, "
                   f"got {got:.6f}")
-    print("✓ bigram_cross_entropy scores add-alpha bigram counts in nats per character,\n"
-          "  for alpha = 1 and alpha = 0.1.")
 
 
 def _counted_once(ids, K, alpha):

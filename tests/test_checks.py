@@ -931,3 +931,177 @@ def test_theorem1_gate_leaves_the_warning_filters_as_they_were():
     with pytest.raises(checks.SelfCheckFailed, match="overflow"):
         checks.check_theorem1_gate(lambda s: 1 / (1 + np.exp(s)))
     assert warnings.filters == before and np.geterr()["over"] == "warn"
+
+
+# --- the hidden cases of the graded tests (hidden=True) ----------------------------------------
+# The course folder (tools/scripts/course.py) runs each check twice in its graded test cell: as
+# the student sees it, then with hidden=True in a block that nbgrader hides. Each right answer
+# passes the hidden cases; each answer below fits the visible case (it passes the check as the
+# student sees it) but not the exercise, and the hidden cases catch it.
+
+def book_clip(grads, max_norm):
+    """Chapter 3's solution, which leaves gradients that are all zero alone."""
+    total = np.sqrt(sum(np.sum(g ** 2) for g in grads))
+    scale = min(1.0, max_norm / total) if total > 0 else 1.0
+    return [g * scale for g in grads]
+
+
+def gru_step_solution(V_prev, x_t, params):
+    return book_gru_step(V_prev, x_t, params)
+
+
+def ce_backward_fixed_sizes(O, y_ids):
+    """Takes its sizes from the text of the exercise (the self-check's T = 3, B = 2, K = 5)."""
+    p = softmax_last(O)
+    p[np.arange(3)[:, None], np.arange(2), y_ids] -= 1
+    return p / 6
+
+
+def bigram_sizing_itself(train_ids, val_ids, K, alpha):
+    """Counts only the characters the texts hold, not the K it is given."""
+    K = int(max(train_ids.max(), val_ids.max())) + 1
+    return bigram(train_ids, val_ids, K, alpha)
+
+
+def clip_in_python_floats(grads, max_norm):
+    total = float(np.sqrt(sum(np.sum(g ** 2) for g in grads)))
+    return [g * min(1.0, max_norm / total) for g in grads]
+
+
+def squeezed(fn):
+    """``fn`` whose result loses its axes of length 1, as np.squeeze does."""
+    def wrapper(*args):
+        out = fn(*args)
+        if isinstance(out, dict):
+            return {k: np.squeeze(v) for k, v in out.items()}
+        return np.squeeze(out)
+    return wrapper
+
+
+LATCH_RIGHT = (np.array([[1.15]]), np.array([[2.0, -2.0]]), np.zeros(1))
+# pulses that move V across 0 from a stored bit, but not from a freshly repeated pulse's V = 0.997
+LATCH_WEAK_PULSES = (np.array([[1.5]]), np.array([[1.9, -1.9]]), np.zeros(1))
+
+# (check, a right answer, an answer that fits the visible case only, what the hidden case says)
+HIDDEN = [
+    (checks.check_rnn_step, good_step, squeezed(good_step),
+     r"^rnn_step\(\.\.\.\) with B=1, N=1, K=1: expected shape \(1, 1\), got \(\)$"),
+    (checks.check_gru_step, gru_step_solution, squeezed(gru_step_solution),
+     r"^gru_step\(\.\.\.\) with B=1, N=1, K=1: expected shape \(1, 1\), got \(\)$"),
+    (checks.check_gru_step_backward, book_step_backward, squeezed(book_step_backward),
+     r'^gru_step_backward\(\.\.\.\) with B=1, N=2, K=1\["w_hx"\]: expected shape \(2, 1\), '
+     r"got \(2,\)"),
+    (checks.check_bptt_step, good_bptt_step, squeezed(good_bptt_step),
+     r"^bptt_step\(\.\.\.\) with T=1, B=1, N=1, K=1, M=1: expected shape \(1, 1\), got \(\)$"),
+    (checks.check_backprop_states, good_backprop_states,
+     lambda w, gp, d: good_backprop_states(w, gp, d) if len(gp) in (6, 1) else 0 * gp,
+     r"^backprop_states\(\.\.\.\) with T=3, B=1, N=5: expected shape \(4, 1, 5\), "
+     r"got \(3, 1, 5\)$"),
+    (checks.check_clip_by_norm, book_clip, clip_in_python_floats,
+     r"^clip_in_python_floats raised ZeroDivisionError: float division by zero$"),
+    (checks.check_wilson_interval, good_wilson,
+     lambda k, n, z=1.96: good_wilson(k, n, z) if n <= 20 else (0.0, 1.0),   # tuned to few trials
+     r"^wilson_interval\(500, 1000, z=1\.96\): expected \(0\.4691, 0\.5309\), got \(0\.0000, "
+     r"1\.0000\)$"),
+    (checks.check_cross_entropy_backward, ce_backward_in_place, ce_backward_fixed_sizes,
+     r"^ce_backward_fixed_sizes raised IndexError: .*\(the self-check calls your function with "
+     r"T = 1, B = 1, K = 2: take the sizes from O\.shape\)$"),
+    (checks.check_bigram_cross_entropy, bigram, bigram_sizing_itself,
+     r"^bigram_cross_entropy\(train_ids, val_ids, K, alpha\) with alpha = 0\.5 \(a hidden case: "
+     r"characters that neither text uses\): expected [0-9.]+ nats per character, got [0-9.]+$"),
+]
+HIDDEN_IDS = [check.__name__ for check, *_ in HIDDEN]
+
+
+@pytest.mark.parametrize("check, right, fitted, message", HIDDEN, ids=HIDDEN_IDS)
+def test_a_right_answer_passes_the_hidden_cases(check, right, fitted, message, capsys):
+    check(right, hidden=True)
+    name = check.__name__.removeprefix("check_")
+    assert capsys.readouterr().out.startswith(f"✓ {name} passes the hidden cases: ")
+
+
+@pytest.mark.parametrize("check, right, fitted, message", HIDDEN, ids=HIDDEN_IDS)
+def test_an_answer_that_fits_the_visible_case_only_fails_the_hidden_cases(check, right, fitted,
+                                                                        message, capsys):
+    check(fitted)
+    assert capsys.readouterr().out.startswith("✓ ")
+    with pytest.raises(checks.SelfCheckFailed, match=message):
+        check(fitted, hidden=True)
+
+
+def test_the_latch_with_weak_pulses_fails_a_repeated_pulse(capsys):
+    checks.check_latch(*LATCH_WEAK_PULSES)
+    assert capsys.readouterr().out.startswith("✓ the latch works with self-weight 1.5")
+    # t = 1005: the second set pulse (V = 0.997), t = 1006 the reset on the next step
+    message = (r"^in a hidden case, after the reset pulse at t=1006 on the step after a set pulse, "
+               r"V\(1006\) = -0\.38\d: expected below -0\.5 until t=2005\. The pulse does not move "
+               r"V far enough from every state the latch can be in: make the pulses stronger\.$")
+    with pytest.raises(checks.SelfCheckFailed, match=message):
+        checks.check_latch(*LATCH_WEAK_PULSES, hidden=True)
+    checks.check_latch(*LATCH_RIGHT, hidden=True)
+    assert capsys.readouterr().out.startswith("✓ the latch passes the hidden cases: ")
+
+
+@pytest.mark.parametrize("w_vv, w_vx, message", [
+    (0.5, 3.0, r"after the set pulse at t=5, V\(6\) = \+0\.\d+: expected above \+0\.5 until "
+               r"t=1004\. The stored bit leaks away\.$"),
+    (2.0, 3.0, "the chapter's own latch uses 2"),
+])
+def test_the_hidden_latch_cases_keep_the_visible_requirements(w_vv, w_vx, message):
+    with pytest.raises(checks.SelfCheckFailed, match=message):
+        checks.check_latch(np.array([[w_vv]]), np.array([[w_vx, -w_vx]]), np.zeros(1),
+                           hidden=True)
+
+
+def test_the_hidden_cases_are_other_cases_than_the_visible_ones(capsys):
+    # each hidden case differs from the visible one in its sizes, and the hidden cases include a
+    # batch of one, where a squeeze or a sum without keepdims shows
+    visible = {"rnn_step": (3, 4, 2), "gru_step": (3, 4, 2), "gru_step_backward": (3, 4, 2),
+               "bptt_step": (5, 2, 3, 2, 2), "cross_entropy_backward": (3, 2, 5)}
+    for name, sizes in visible.items():
+        cases = checks._HIDDEN[name]
+        assert sizes not in cases and len(set(cases)) == len(cases) >= 3
+        assert any(case[-3 if name == "cross_entropy_backward" else 0] == 1 for case in cases)
+    assert not {(6, 3, 4), (1, 1, 1)} & set(checks._HIDDEN["backprop_states"])
+
+
+def test_the_hidden_clip_cases_have_zero_and_exact_thresholds(capsys):
+    seen = []
+
+    def recording(grads, max_norm):
+        seen.append((sum(float(np.sum(g ** 2)) for g in grads) ** 0.5, max_norm))
+        return book_clip(grads, max_norm)
+    checks.check_clip_by_norm(recording, hidden=True)
+    assert (0.0, 1) in seen                                          # all gradients zero
+    assert any(total > 0 and max_norm == pytest.approx(total, rel=1e-15)
+               for total, max_norm in seen)
+    assert any(type(max_norm) is int and total > max_norm for total, max_norm in seen)
+
+
+@pytest.mark.parametrize("check, args", [
+    (checks.check_rnn_step, (good_step,)), (checks.check_latch, LATCH_RIGHT),
+    (checks.check_gru_step, (gru_step_solution,)),
+    (checks.check_gru_step_backward, (book_step_backward,)),
+    (checks.check_bptt_step, (good_bptt_step,)),
+    (checks.check_backprop_states, (good_backprop_states,)),
+    (checks.check_clip_by_norm, (book_clip,)), (checks.check_wilson_interval, (good_wilson,)),
+    (checks.check_cross_entropy_backward, (ce_backward_in_place,)),
+    (checks.check_bigram_cross_entropy, (bigram,)),
+])
+@pytest.mark.parametrize("bad", [1, "yes", None, 0.0])
+def test_hidden_must_be_a_flag(check, args, bad):
+    with pytest.raises(ValueError, match=r"^hidden: expected True or False"):
+        check(*args, hidden=bad)
+
+
+def test_a_warning_in_a_hidden_edge_case_does_not_reach_stderr(capfd):
+    # nbgrader scores a test cell with stderr output zero: 0 / 0.0 inside the student's function,
+    # discarded by min(1, inf), is silenced in the hidden cases (and only there)
+    def clip_dividing_by_zero(grads, max_norm):
+        total = np.sqrt(sum(np.sum(g ** 2) for g in grads))
+        return [g * min(1.0, max_norm / total) for g in grads]
+    checks.check_clip_by_norm(clip_dividing_by_zero, hidden=True)
+    out, err = capfd.readouterr()
+    assert out.startswith("✓ clip_by_norm passes the hidden cases") and err == ""
+    with pytest.raises(RuntimeWarning, match="divide by zero"):
+        clip_dividing_by_zero([np.zeros(2)], 1.0)
