@@ -13,6 +13,10 @@ and lists where a name is expected; missing keys and wrong shapes inside caches.
 one argument of a valid call by such a value and checks the answer. The sizes of the valid calls are
 all different, so that a wrong length can never pass for another axis's length. Chapter 6's
 language models (shakespeare) are fuzzed tiny, K = 6 characters and N = 5 units, in float64.
+Chapter 7's scans and the LRU take complex arrays too: there a complex value is valid, and NaN or
+inf in its imaginary part is not. The wrong values that a call lists itself (``also=``: a < 0 for
+the log-space scan, r_min = 1 for the LRU), which the fuzz draws rarely, are each tried once, and
+every module file of the library must be in MODULES, so that none is left out unnoticed.
 """
 import functools
 import hashlib
@@ -34,19 +38,22 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
 from rnnbook import (activations, bptt, bridge, charlm, checks, claims, diagnostics, gradcheck,
-                     gru, horizon, mingru, plots, reference, rnn, rtrl, shakespeare, shortcut,
-                     tasks, text, torchnn, train, widgets)
+                     gru, horizon, mingru, plots, reference, rnn, rtrl, scan, shakespeare,
+                     shortcut, ssm, tasks, text, torchnn, train, widgets)
 
-MODULES = (activations, rnn, bptt, rtrl, gru, mingru, tasks, diagnostics, gradcheck, train, reference,
-           torchnn, bridge, horizon, shortcut, checks, claims, plots, widgets, text, charlm,
-           shakespeare)
+MODULES = (activations, rnn, bptt, rtrl, gru, mingru, scan, ssm, tasks, diagnostics, gradcheck,
+           train, reference, torchnn, bridge, horizon, shortcut, checks, claims, plots, widgets,
+           text, charlm, shakespeare)
+# the module files of lib/ that MODULES may leave out (none today), and why
+NOT_FUZZED = {}
 SIZES = {"T": 3, "B": 2, "N": 5, "K": 6, "M": 7, "P": 8, "L": 9, "R": 10, "C": 11}
 # what the fuzz does not call, and why
 NOT_CALLED = {
     "activations.ACTIVATIONS": "a constant", "activations.Activation": "the record that get returns",
     "rnn.FixedPointNotFound": "an exception", "bptt.UnstableFixedPoint": "an exception",
     "bptt.PARAMS": "a constant", "gru.PARAMS": "a constant", "mingru.PARAMS": "a constant", "gru.VARIANTS": "a constant",
-    "train.CELLS": "a constant", "torchnn.GATES": "a constant",
+    "train.CELLS": "a constant", "torchnn.GATES": "a constant", "scan.SCANS": "a constant",
+    "ssm.LRU_PARAMS": "a constant", "ssm.SELECTIVE_PARAMS": "a constant",
     "bridge.GRUFunction": "a torch.autograd.Function: NumpyGRU applies it (its forward is fuzzed)",
     "checks.SelfCheckFailed": "an exception", "claims.ClaimFailed": "an exception",
     "claims.GLUE_PREFIX": "a constant",
@@ -121,10 +128,14 @@ class Kind:
 
 
 class A(Kind):
-    """An array with named axes, e.g. A("T B K"); positive=True for entries in (0.1, 1)."""
+    """An array with named axes, e.g. A("T B K"); positive=True for entries in (0.1, 1);
+    ``complex_ok``: complex entries are valid (a complex value: ``value=complex_normal(dims)``),
+    NaN or inf in the imaginary part is not; ``also``: other values that are wrong for this call."""
 
-    def __init__(self, dims, value=None, optional=False, positive=False, scale=0.5, ndims=None):
+    def __init__(self, dims, value=None, optional=False, positive=False, scale=0.5, ndims=None,
+                 complex_ok=False, also=()):
         self.axes, self.optional, self.ndims = dims, optional, ndims
+        self.complex_ok, self.also = complex_ok, tuple(also)
         if value is None:
             value = (_rng.uniform(0.1, 1.0, shape(dims)) if positive
                      else scale * _rng.standard_normal(shape(dims)))
@@ -134,25 +145,38 @@ class A(Kind):
         return [self.axes.split()]
 
     def bad(self, free):
-        return bad_arrays(self.value, self.axes.split(), free, self.optional, self.ndims)
+        return bad_arrays(self.value, self.axes.split(), free, self.optional, self.ndims,
+                          complex_ok=self.complex_ok, also=self.also)
 
 
-def bad_arrays(value, dims, free, optional, ndims=None, finite=True):
+def real_normal(dims, scale=0.5):
+    """Normal entries of shape ``dims`` with std ``scale`` (A's own value, given explicitly)."""
+    return scale * _rng.standard_normal(shape(dims))
+
+
+def complex_normal(dims, scale=0.5):
+    """Complex entries of shape ``dims``, real and imaginary parts normal with std ``scale``."""
+    return scale * (_rng.standard_normal(shape(dims)) + 1j * _rng.standard_normal(shape(dims)))
+
+
+def bad_arrays(value, dims, free, optional, ndims=None, finite=True, complex_ok=False, also=()):
     """Bad values for an array of named axes ``dims``, whose axes in ``free`` need not agree
     with other arguments; ``ndims``: the numbers of axes it may have (default len(dims));
-    ``finite``: NaN and inf are bad (not in a cache: there they are a forward pass's result)."""
+    ``finite``: NaN and inf are bad (not in a cache: there they are a forward pass's result);
+    ``complex_ok``: complex entries are valid (but NaN or inf parts); ``also``: other bad values."""
     arr = np.asarray(value)
     ndims = (len(dims),) if ndims is None else ndims
     options = [
         st.sampled_from([w for w in WRONG_TYPES if w is not None or not optional]
-                        + [arr.astype(complex), arr > 0]),
+                        + ([] if complex_ok else [arr.astype(complex)]) + [arr.real > 0]),
         st.sampled_from([a for a in [arr[None], arr[..., None], arr.reshape(-1)[0], arr[0]]
                          if np.ndim(a) not in ndims]),
         st.integers(0, arr.ndim - 1).map(lambda axis: np.take(arr, [], axis=axis)),
     ]
     if finite:
-        options.append(st.tuples(st.integers(0, arr.size - 1),
-                                 st.sampled_from([np.nan, np.inf, -np.inf]))
+        nonfinite = [np.nan, np.inf, -np.inf] + ([complex(0, np.nan), complex(1, -np.inf)]
+                                                 if complex_ok else [])
+        options.append(st.tuples(st.integers(0, arr.size - 1), st.sampled_from(nonfinite))
                        .map(lambda iv: _with_entry(arr, *iv)))
     if dims[0] == "T+1":            # states for t = 0 only: no time step
         options.append(st.just(arr[:1]))
@@ -161,11 +185,13 @@ def bad_arrays(value, dims, free, optional, ndims=None, finite=True):
     if shared or fixed:
         options.append(st.tuples(st.sampled_from(shared + fixed), st.sampled_from([-1, 1, 2]))
                        .map(lambda ad: _resized(arr, *ad)))
+    if also:
+        options.append(st.sampled_from(list(also)))
     return st.one_of(options)
 
 
 def _with_entry(arr, index, v):
-    out = arr.astype(np.float64).copy()
+    out = arr.astype(np.result_type(arr, np.float64, v))      # a copy; complex if either is
     out.reshape(-1)[index] = v
     return out
 
@@ -307,14 +333,17 @@ class Seed(Int):
 
 
 class Real(Kind):
-    """A finite number in [low, high] ((low, high] with low_open)."""
+    """A finite number in [low, high] ((low, high] with low_open); ``also``: other numbers that
+    are wrong for this call."""
 
-    def __init__(self, value, low=-math.inf, high=math.inf, low_open=False, optional=False):
+    def __init__(self, value, low=-math.inf, high=math.inf, low_open=False, optional=False,
+                 also=()):
         super().__init__(value)
         self.low, self.high, self.low_open, self.optional = low, high, low_open, optional
+        self.also = list(also)
 
     def bad(self, free):
-        outside = [np.nan, np.inf, -np.inf]
+        outside = [np.nan, np.inf, -np.inf] + self.also
         if self.low > -math.inf:
             outside += [self.low - 1.0] + ([self.low] if self.low_open else [])
         if self.high < math.inf:
@@ -449,12 +478,18 @@ class TLayout(Layout):
 
 
 class AnyArray(Kind):
-    """An array of any shape with at least one real, finite entry."""
+    """An array of any shape with at least one real, finite entry; ``also``: other values that
+    are wrong for this call."""
+
+    def __init__(self, value, also=()):
+        super().__init__(value)
+        self.also = list(also)
 
     def bad(self, free):
         arr = np.asarray(self.value)
         return st.one_of(st.sampled_from(WRONG_TYPES + [np.zeros((2, 0)), arr.astype(complex),
-                                                        arr > 0, torch.ones(2, dtype=torch.bool)]),
+                                                        arr > 0, torch.ones(2, dtype=torch.bool)]
+                                         + self.also),
                          st.sampled_from([np.nan, np.inf]).map(lambda v: _with_entry(arr, 0, v)))
 
 
@@ -691,6 +726,19 @@ def _calls():
     gru_caches = {v: gru.gru_forward(x, gru_params[v], variant=v)[1] for v in gru.VARIANTS}
     min_params = mingru.init_params(K=SIZES["K"], N=SIZES["N"], seed=1)
     _, min_cache = mingru.mingru_forward(x, min_params, g="positive")
+    a_pos = _rng.uniform(0.1, 1.0, shape("T B N"))
+    lru = ssm.lru_init(K=SIZES["K"], N=SIZES["N"], seed=2)
+    lru_layout = {"nu": "N", "phi": "N", "w_ox": "K",       # complex weights, or real
+                  **{k: A(" ".join(ssm.LRU_PARAMS[k]), value=lru[k], complex_ok=True)
+                     for k in ("w_vx", "w_ov")}}
+    selective = ssm.selective_init(K=SIZES["K"], N=SIZES["N"], seed=2)
+    selective_layout = {**{k: " ".join(d) for k, d in ssm.SELECTIVE_PARAMS.items()},
+                        "A": A("K N", value=selective["A"], also=[-selective["A"]])}
+    delta, A_zoh = _rng.uniform(0.1, 1.0, (SIZES["B"], 1)), -np.arange(1.0, SIZES["N"] + 1)[None]
+    min_models = {tag: train.MinGRU(K=SIZES["K"], N=SIZES["N"], seed=0, parallel=parallel,
+                                    dtype=torch.float64)
+                  for tag, parallel in (("parallel", True), ("loop", False))}
+    s_any = np.array([[-30.0, -1.0, 0.0], [0.5, 2.0, 40.0]])
     adding_x, adding_y = tasks.adding_problem(T=SIZES["T"], B=SIZES["B"], seed=0)
     free = {"a": _rng.standard_normal((2, 3)), "b": _rng.standard_normal(2)}
 
@@ -864,6 +912,40 @@ def _calls():
              dV=A("T+1 B N"), v0=A("B N", optional=True), g=Name("tanh", G)),
         Call(mingru.from_paper, paper=Layout(mingru.to_paper(min_params), PAPER)),
         Call(mingru.to_paper, params=Layout(min_params, MINGRU)),
+        # scan: a of (T, N), (T, B, N) or (T, B, K, N); real or complex (but log_space)
+        *(Call(function, tag, a=A("T B N", value=draw("T B N"), ndims=(2, 3, 4), complex_ok=True),
+               b=A("T B N", value=draw("T B N"), complex_ok=True),
+               v0=A("B N", value=draw("B N"), optional=True, complex_ok=True))
+          for function in (scan.sequential, scan.hillis_steele, scan.blelloch,
+                           scan.cumulative_product)
+          for tag, draw in (("", real_normal), ("complex", complex_normal))),
+        Call(scan.log_space, a=A("T B N", value=a_pos, ndims=(2, 3, 4),
+                                 also=[-a_pos, _with_entry(a_pos, 1, 0.0)]),
+             b=A("T B N"), v0=A("B N", optional=True)),
+        Call(scan.time_scans, T=Int(4), N=Int(5), repeats=Int(1), seed=Seed(0)),
+        # ssm
+        Call(ssm.lru_lambda, nu=A("N"), phi=A("N")),
+        Call(ssm.lru_gamma, nu=A("N")),
+        Call(ssm.lru_forward, x=A("T B K"), params=Layout(lru, lru_layout),
+             v0=A("B N", value=complex_normal("B N"), optional=True, complex_ok=True)),
+        Call(ssm.lru_lag_gradient, nu=A("N"),
+             lags=A("L", value=np.arange(L), also=[np.array([1.0, -1.0]), np.array([0.5, 2.0])])),
+        Call(ssm.lru_init, K=Int(6), N=Int(5), seed=Seed(0),
+             r_min=Real(0.5, low=0.0, high=1.0, also=[1.0]),
+             r_max=Real(1.0, low=0.5, high=1.0, also=[0.4]),
+             max_phase=Real(math.pi, low=0.0, high=2 * math.pi, low_open=True),
+             dtype=Dtype(np.float32)),
+        Call(ssm.softplus, s=AnyArray(s_any)),
+        Call(ssm.theorem1_gate, s=AnyArray(s_any)),
+        Call(ssm.zoh, delta=AnyArray(delta, also=[-delta, np.ones(4)]),
+             A=AnyArray(A_zoh, also=[-A_zoh, -np.ones(4)]),
+             B=AnyArray(_rng.standard_normal(shape("B N")), also=[np.ones(4), np.ones((3, 5))])),
+        Call(ssm.selective_init, K=Int(6), N=Int(5), seed=Seed(0), dt_min=Positive(1e-3),
+             dt_max=Real(1e-1, low=1e-3, also=[1e-4]), dtype=Dtype(np.float32)),
+        Call(ssm.selective_forward, x=A("T B K"), params=Layout(selective, selective_layout),
+             v0=A("B K N", optional=True)),
+        Call(ssm.selective_step, v=A("B K N"), x_t=A("B K"),
+             params=Layout(selective, selective_layout)),
         # tasks
         Call(tasks.adding_problem, T=Int(4, also=[1]), B=Int(3), seed=Seed(0)),
         Call(tasks.adding_baselines, x=A("T B 2", value=adding_x), y=A("B 1", value=adding_y)),
@@ -1019,6 +1101,10 @@ def _calls():
              seed=Seed(0, optional=True), every_step=Flag(False)),
         Call(train.BookGRU, K=Int(2), N=Int(3), variant=Name("after", gru.VARIANTS), seed=Seed(1),
              z_bias=Real(0.5), dtype=Dtype(torch.float64, torch_dtype=True)),
+        Call(train.MinGRU, K=Int(2), N=Int(3), seed=Seed(1), parallel=Flag(True),
+             dtype=Dtype(torch.float64, torch_dtype=True)),
+        *(Call(model.forward, tag, fixed="K N", x=TA("T B K"), v0=TA("B N", optional=True))
+          for tag, model in min_models.items()),
         Call(train.make_model, cell=Name("gru", tuple(train.CELLS)), K=Int(2), N=Int(3), M=Int(1),
              seed=Seed(0), every_step=Flag(False)),
         Call(train.train, model=Thing(model),
@@ -1107,8 +1193,10 @@ CALLS = _calls() + _shakespeare_calls()
 # ---------------------------------------------------------------- the checks
 
 def named(arg, message):
-    """Does ``message`` name the argument ``arg`` (as a word, e.g. not "g" inside "g_out")?"""
-    return re.search(rf"(?<![\w.]){re.escape(arg)}(?![\w])", message) is not None
+    """Does ``message`` name the argument ``arg`` (as a word, e.g. not "g" inside "g_out"; the
+    scans' "a" not as the article, "expected a dict")?"""
+    article = r"(?! [a-z])" if arg == "a" else ""
+    return re.search(rf"(?<![\w.]){re.escape(arg)}(?![\w]){article}", message) is not None
 
 
 def violation(call, arg, bad):
@@ -1146,6 +1234,27 @@ def test_one_bad_argument_is_rejected_by_name(call, data):
     assert problem is None, f"{call.id}({arg}={_show(bad)}): {problem}"
 
 
+def _listed_wrong_values(kind):
+    """The values that ``kind`` lists as wrong for its call (``also``), inside a layout too."""
+    if isinstance(kind, Layout):
+        return [_replace(kind.value, key, bad) for key, spec in kind.layout.items()
+                if isinstance(spec, Kind) and key in kind.value
+                for bad in _listed_wrong_values(spec)]
+    return list(getattr(kind, "also", ()))
+
+
+LISTED = [pytest.param(call, arg, bad, id=f"{call.id}-{arg}-{i}") for call in CALLS
+          for arg, kind in call.kinds.items()
+          for i, bad in enumerate(_listed_wrong_values(kind))]
+
+
+@pytest.mark.parametrize("call, arg, bad", LISTED)
+def test_every_listed_wrong_value_is_rejected_by_name(call, arg, bad):
+    """The fuzz draws these rarely (one option among many): each is tried here once."""
+    problem = violation(call, arg, bad)
+    assert problem is None, f"{call.id}({arg}={_show(bad)}): {problem}"
+
+
 def _show(value):
     text = repr(value)
     return text if len(text) < 200 else text[:200] + "..."
@@ -1169,6 +1278,18 @@ def test_every_public_name_is_listed_and_fuzzed(module):
             assert not inspect.isfunction(obj), f"{full} is a function: give it a call in CALLS"
         else:
             assert full in called, f"{full} is public: add a valid call of it to CALLS"
+
+
+def test_every_module_file_is_listed():
+    """A new lib/*.py (not private, "_validate") is fuzzed, or NOT_FUZZED says why not."""
+    folder = pathlib.Path(MODULES[0].__file__).parent
+    files = {path.stem for path in folder.glob("*.py") if not path.stem.startswith("_")}
+    listed = {module.__name__.split(".")[-1] for module in MODULES}
+    assert files, f"no module files found in {folder}"
+    assert files - set(NOT_FUZZED) == listed, (
+        f"not in MODULES: {sorted(files - listed - set(NOT_FUZZED))}; "
+        f"in MODULES without a file: {sorted(listed - files)}")
+    assert set(NOT_FUZZED) <= files and not set(NOT_FUZZED) & listed
 
 
 @pytest.mark.parametrize("name", sorted(TRAINS))
@@ -1245,3 +1366,5 @@ def test_the_names_are_matched_as_words():
     assert named("cache", 'cache["b"]: contains NaN') and not named("b", "dV_b: x")
     assert named("params", 'params["w_vv"]: contains NaN or inf')
     assert not named("T", "cache.T: x")
+    assert named("a", "a: contains NaN") and named("a", "b: expected (T, N) to agree with a, got")
+    assert not named("a", "b: expected a dict, got list")
