@@ -115,7 +115,8 @@ class CharModel(torch.nn.Module):
         self.cell = choice("cell", cell, CELLS)
         self.K, self.N = positive_int("K", K), positive_int("N", N)
         seed = seed_arg("seed", seed)
-        if dtype not in (torch.float32, torch.float64):
+        if not isinstance(dtype, torch.dtype) or dtype not in (torch.float32,
+                                                               torch.float64):
             raise ArgumentTypeError(f"dtype: expected torch.float32 or "
                                     f"torch.float64, got {dtype!r}")
         with torch.random.fork_rng(devices=[]):

@@ -280,7 +280,8 @@ def _module_arg(name, value):
 
 
 def _torch_dtype(name, value):
-    if value not in (torch.float32, torch.float64):
+    # a dtype first: `in` would compare an array elementwise and raise numpy's own error
+    if not isinstance(value, torch.dtype) or value not in (torch.float32, torch.float64):
         raise ArgumentTypeError(f"{name}: expected torch.float32 or torch.float64, got {value!r}")
     return value
 

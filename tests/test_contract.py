@@ -381,7 +381,7 @@ class Dtype(Kind):
         self.torch_dtype = torch_dtype
 
     def bad(self, free):
-        wrong = ([torch.int64, torch.float16, "float32", np.float32] if self.torch_dtype
+        wrong = ([torch.int64, torch.float16, "float32", np.float32, np.zeros(3)] if self.torch_dtype
                  else [np.int32, np.float16, "float16", "nope", complex, [np.float32]])
         return st.one_of(st.sampled_from(wrong), st.none(), st.integers())
 
@@ -923,6 +923,7 @@ def _calls():
                                  also=[-a_pos, _with_entry(a_pos, 1, 0.0)]),
              b=A("T B N"), v0=A("B N", optional=True)),
         Call(scan.time_scans, T=Int(4), N=Int(5), repeats=Int(1), seed=Seed(0)),
+        Call(scan.schedule, name=Name("blelloch", ("hillis-steele", "blelloch")), T=Int(5)),
         # ssm
         Call(ssm.lru_lambda, nu=A("N"), phi=A("N")),
         Call(ssm.lru_gamma, nu=A("N")),
@@ -1024,6 +1025,9 @@ def _calls():
         Call(plots.draw_resnet_analogy, axes=Axes(2)),
         Call(plots.draw_gru_cell, variant=Name("after", gru.VARIANTS), ax=Axes(1)),
         Call(plots.draw_lstm_cell, ax=Axes(1)),
+        Call(plots.draw_scan_round, ax=Axes(1),
+             name=Name("blelloch", ("hillis-steele", "blelloch")), T=Int(5),
+             round=Int(6, 0, also=[9])),
         Call(plots.plot_gru_gates, x=A("T B 2", value=gate_x), z=A("T B N", positive=True),
              V=A("T+1 B N"), w_ov=A("N"), sequence=Int(1, 0, also=[SIZES["B"]]),
              n_units=Int(3, optional=True, also=[SIZES["N"] + 1]), axes=Axes(3)),
