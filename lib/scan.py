@@ -121,8 +121,9 @@ def cumulative_product(a, b, v0=None):
     """The closed form V(t) = A(t) (v0 + sum_{s<=t} b(s) / A(s)),
     A(t) = a(1) a(2) ... a(t): exact in exact arithmetic, not in floats.
 
-    Shapes as ``sequential``. A(t) underflows for long T (0.5**1075 = 0),
-    so b / A overflows (or A overflows, for a > 1): V becomes inf or NaN.
+    Shapes as ``sequential``. For long T, b / A overflows once A(t) falls
+    below 1 / 1.8e308 (before A underflows to 0), or A overflows for a > 1:
+    V becomes inf or NaN.
     No warning: the book shows it failing.
     """
     with np.errstate(over="ignore", under="ignore", divide="ignore",

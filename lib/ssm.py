@@ -19,7 +19,8 @@ the gate around it): K channels, each with N states, V (T+1, B, K, N); A (K, N) 
     y(t) = sum_n C_n(t) V_n(t) + w_ox * x(t),
 
 the zero-order hold (ZOH) of the paper's eq. (4), elementwise. Mamba's code keeps exp(Delta A)
-but takes Delta B for the second factor (Euler's step), equal to first order in Delta A. Its
+but takes Delta B for the second factor (Euler's step), equal to first order in Delta (their
+ratio is 1 + Delta A / 2 + ...; Theorem 1 needs the exact one). Its
 dt_proj is low-rank, here w_dx (K, K) is full; its B and C have no thresholds (theta_b =
 theta_c = 0); theta_d is minus its dt bias.
 """
