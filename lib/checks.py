@@ -1011,7 +1011,89 @@ _COMBINE_MISTAKES = (
 )
 
 
-def check_combine(combine):
+# Chapter 7's hidden cases (see _HIDDEN above). An answer that fits the visible case only: a shape
+# typed in (the visible arrays are (3, 4); N = 3 in both of log_space_scan's cases), a squeeze, a
+# division by a gate or by v0 (the visible ones are never 0), a gate saturated beyond the visible
+# grid (|s| <= 30, then |s| >= 800) or a loop over the entries of a vector s.
+_HIDDEN.update({
+    "combine": {    # case: (shape of a and b, T of the fold and the scan, a drawn from)
+        "one unit over one step": ((1,), 1, "normal"),
+        "arrays of three axes, (B, K, N) as Mamba's state": ((2, 3, 2), 5, "normal"),
+        "gates of 0 (the past forgotten), below 0 and above 1": ((4, 2), 6, "closed"),
+    },
+    "log_space_scan": {     # case: (T, N, what a, b and v0 are)
+        "one unit over one step (T = N = 1)": (1, 1, "random"),
+        "initial states of 0 and inputs of 0": (8, 4, "zeros"),
+        "gates that fall below 1, then rise above it": (3000, 2, "dip"),
+    },
+    "theorem1_gate": {      # case: (shape of s, s drawn from)
+        "one gate, s of shape (1, 1)": ((1, 1), "one"),
+        "30 < |s| < 800, between the visible grids, s of shape (78, 2)": ((78, 2), "between"),
+        "random s of three axes (T, B, N) = (6, 2, 3)": ((6, 2, 3), "normal"),
+    },
+})
+
+
+def _combine_pair(combine, given, where=""):
+    """Fail unless ``combine`` gives (a1 a2, a2 b1 + b2) for the arrays ``given`` = (a1, b1, a2,
+    b2) and leaves them as they were; ``where`` follows the call's name in a message."""
+    a1, b1, a2, b2 = given
+    copies = [x.copy() for x in given]
+    got = _call(combine, (copies[0], copies[1]), (copies[2], copies[3]))
+    if any(not np.array_equal(c, x) for c, x in zip(copies, given)):
+        _fail("combine changed the arrays it was given: return new arrays instead (a scan "
+              "combines each partial result more than once)")
+    name = "combine(first, second)"
+    got_a, got_b = (_as_numbers(f"{name}[{i}], the {part}-part{where}", x)
+                    for i, (part, x) in enumerate(zip("ab", _pair(name + where, got))))
+    want_a, want_b = a1 * a2, a2 * b1 + b2
+    if _shaped_like(got_a, want_a) is not None and _near(got_a, a1 + a2):
+        _fail(f"{name}{where}: the a-part is a1 + a2: composing the two maps multiplies their "
+              "slopes, a2 (a1 V + b1) + b2 = (a1 a2) V + (a2 b1 + b2).")
+    if _shaped_like(got_b, want_b) is not None:
+        for hint, mistake in _COMBINE_MISTAKES:
+            if _near(got_b, mistake(a1, b1, a2, b2)):
+                _fail(f"{name}{where}: {hint}.")
+    _compare(f"{name}[0], the a-part{where}", got_a, want_a)
+    _compare(f"{name}[1], the b-part{where}", got_b, want_b)
+
+
+def _combine_fold(combine, a, b, where=""):
+    """Fail unless ``combine``, folded left to right from the identity (1, 0) over the steps
+    (a, b) (T, ...), gives the loop's V(t) from V(0) = 0 as its b-part at every t."""
+    shape = np.shape(a[0])
+    V = _linear_loop(a, b, np.zeros(shape))
+    running = (np.ones(shape), np.zeros(shape))         # the identity, V -> 1 V + 0
+    for t in range(1, len(a) + 1):
+        running = _call(combine, running, (a[t - 1].copy(), b[t - 1].copy()))
+        fold = f"combine folded from the identity (1, 0) over the steps 1..{t}{where}"
+        part_a, part_b = _pair(fold, running)
+        _compare(f"{fold}, the b-part (V({t}) of the loop from V(0) = 0)", part_b, V[t])
+        _compare(f"{fold}, the a-part (a(1) ... a({t}))", part_a, np.prod(a[:t], axis=0))
+
+
+def _combine_scan(combine, a, b, where):
+    """Fail unless Hillis and Steele's scan, with ``combine`` as its operator, gives the loop's
+    V(1) .. V(T) from V(0) = 0: round d combines the elements t - d and t for every t >= d at
+    once, so ``combine`` gets pairs of arrays of shape (T - d, ...), partial results of other
+    bracketings than the fold's. Returns the b-parts, V(1) .. V(T)."""
+    A, S = a.copy(), b.copy()               # element t: the steps t - d + 1 .. t composed
+    d = 1
+    while d < len(a):
+        got = _call(combine, (A[:-d].copy(), S[:-d].copy()), (A[d:].copy(), S[d:].copy()))
+        rounds = (f"Hillis and Steele's scan with your combine, round d = {d} (it combines the "
+                  f"elements t - {d} and t for every t at once){where}")
+        part_a, part_b = _pair(rounds, got)
+        want_a, want_b = A[:-d] * A[d:], A[d:] * S[:-d] + S[d:]
+        _compare(f"{rounds}, the a-part", part_a, want_a)
+        _compare(f"{rounds}, the b-part", part_b, want_b)
+        A[d:], S[d:] = want_a, want_b
+        d *= 2
+    return S
+
+
+@_quiet_when_hidden
+def check_combine(combine, *, hidden=False):
     """Exercise (Chapter 7): ``combine(first, second)`` composes two steps of the recurrence
     V(t) = a(t) V(t-1) + b(t). Each step is a pair (a, b) of arrays of one shape, the map
     V -> a V + b, and ``first`` is the earlier one: the answer is the pair of "first, then
@@ -1021,38 +1103,30 @@ def check_combine(combine):
     enough, since wrong ones can be. Then folds ``combine`` left to right from the identity (1, 0)
     over T = 6 steps: the b-part must be V(t) of the loop from V(0) = 0 for every t, the a-part
     a(1) ... a(t). A result that a known mistake gives (``_COMBINE_MISTAKES``) is named.
+    ``hidden=True`` runs the hidden cases of a graded test instead (``_HIDDEN``): other shapes,
+    one unit over one step among them, gates of 0, and Hillis and Steele's scan built from
+    ``combine``.
     """
+    if flag_arg("hidden", hidden):
+        _function_arg("combine", combine)
+        rng = np.random.default_rng(3032)
+        for case, (shape, T, kind) in _HIDDEN["combine"].items():
+            where = f" with arrays of shape {shape} (a hidden case: {case})"
+            a = (rng.choice([0.0, -0.8, 0.4, 1.0, 1.7], (2 + T, *shape)) if kind == "closed"
+                 else rng.standard_normal((2 + T, *shape)))
+            b = rng.standard_normal((2 + T, *shape))
+            _combine_pair(combine, (a[0], b[0], a[1], b[1]), where)
+            _combine_fold(combine, a[2:], b[2:], where)
+            _combine_scan(combine, a[2:], b[2:], where)
+        print("✓ combine passes the hidden cases: one unit over one step, arrays of\n"
+              "  three axes, gates of 0, and Hillis and Steele's scan built from it.")
+        return
     _function_arg("combine", combine)
     rng = np.random.default_rng(2032)
-    a1, b1, a2, b2 = given = rng.standard_normal((4, 3, 4))
-    copies = [x.copy() for x in given]
-    got = _call(combine, (copies[0], copies[1]), (copies[2], copies[3]))
-    if any(not np.array_equal(c, x) for c, x in zip(copies, given)):
-        _fail("combine changed the arrays it was given: return new arrays instead (a scan "
-              "combines each partial result more than once)")
-    name = "combine(first, second)"
-    got_a, got_b = (_as_numbers(f"{name}[{i}], the {part}-part", x)
-                    for i, (part, x) in enumerate(zip("ab", _pair(name, got))))
-    want_a, want_b = a1 * a2, a2 * b1 + b2
-    if _shaped_like(got_a, want_a) is not None and _near(got_a, a1 + a2):
-        _fail(f"{name}: the a-part is a1 + a2: composing the two maps multiplies their slopes, "
-              "a2 (a1 V + b1) + b2 = (a1 a2) V + (a2 b1 + b2).")
-    if _shaped_like(got_b, want_b) is not None:
-        for hint, mistake in _COMBINE_MISTAKES:
-            if _near(got_b, mistake(a1, b1, a2, b2)):
-                _fail(f"{name}: {hint}.")
-    _compare(f"{name}[0], the a-part", got_a, want_a)
-    _compare(f"{name}[1], the b-part", got_b, want_b)
+    _combine_pair(combine, rng.standard_normal((4, 3, 4)))
     T = 6
     a, b = rng.uniform(0.5, 1.5, (T, 3, 4)), rng.standard_normal((T, 3, 4))
-    V = _linear_loop(a, b, np.zeros((3, 4)))
-    running = (np.ones((3, 4)), np.zeros((3, 4)))         # the identity, V -> 1 V + 0
-    for t in range(1, T + 1):
-        running = _call(combine, running, (a[t - 1].copy(), b[t - 1].copy()))
-        where = f"combine folded from the identity (1, 0) over the steps 1..{t}"
-        part_a, part_b = _pair(where, running)
-        _compare(f"{where}, the b-part (V({t}) of the loop from V(0) = 0)", part_b, V[t])
-        _compare(f"{where}, the a-part (a(1) ... a({t}))", part_a, np.prod(a[:t], axis=0))
+    _combine_fold(combine, a, b)
     print(f"✓ combine composes two steps in time order, (a1 a2, a2 b1 + b2), and folded\n"
           f"  from the identity (1, 0) over T = {T} steps its b-part is V(t) of the loop.")
 
@@ -1065,6 +1139,27 @@ def _log_scan_cases():
     N = 3
     return [(rng.uniform(lo, hi, (T, N)), rng.uniform(0.1, 1.0, (T, N)), rng.uniform(0.5, 2.0, N))
             for T, lo, hi in ((8, 0.3, 1.5), (3000, 0.5, 0.9))]
+
+
+def _hidden_log_scan_cases():
+    """The hidden cases (a, b, v0) of ``check_log_space_scan``, by the names of
+    ``_HIDDEN["log_space_scan"]``. In "zeros", unit 0 starts at 0 and gets b = 0 for three
+    steps, so V = 0 exactly there, unit 2 is 0 throughout; in "dip", a(1) ... a(t) falls to
+    about exp(-800) by t = 1500 and rises to about exp(-660) at T = 3000 while V grows to 1e58."""
+    rng = np.random.default_rng(3033)
+    cases = {}
+    for case, (T, N, kind) in _HIDDEN["log_space_scan"].items():
+        a, b = rng.uniform(0.3, 1.7, (T, N)), rng.uniform(0.1, 1.0, (T, N))
+        v0 = rng.uniform(0.5, 2.0, N)
+        if kind == "zeros":
+            v0[[0, 2]] = 0.0
+            b[:3, 0], b[5, 1], b[:, 2] = 0.0, 0.0, 0.0
+        elif kind == "dip":
+            half = T // 2
+            a = np.concatenate([rng.uniform(0.4, 0.8, (half, N)),
+                                rng.uniform(1.0, 1.2, (T - half, N))])
+        cases[case] = (a, b, v0)
+    return cases
 
 
 def _scan_by_products(a, b, v0, outer=0, inner=0):
@@ -1104,7 +1199,55 @@ _LOG_SCAN_MISTAKES = (
 )
 
 
-def check_log_space_scan(log_space_scan):
+def _log_scan_case(log_space_scan, a, b, v0, where, long=False, hidden=False):
+    """Fail unless ``log_space_scan(a, b, v0)`` is the loop's V (T+1, N), relative tolerance
+    1e-10; ``where`` follows the call's name in a message. The known mistakes are named in a
+    short case; in a ``long`` one, where they overflow, inf or NaN is told as products formed
+    directly. A ``hidden`` case says its sizes when the function raises."""
+    name = "log_space_scan(a, b, v0)"
+    want = _linear_loop(a, b, v0)
+    T, N = a.shape
+    sizes = (f"(the self-check calls your function with T = {T}, N = {N}: take the sizes from "
+             "a.shape)")
+    with np.errstate(all="ignore"):     # an overflow is a mistake to name, not to warn of
+        got = _call_telling(log_space_scan, sizes, a.copy(), b.copy(), v0.copy()) if hidden \
+            else _call(log_space_scan, a.copy(), b.copy(), v0.copy())
+        got = _as_numbers(name, got)
+        if got.shape == want[1:].shape:     # T rows: V(1) .. V(T) without V(0)?
+            without = _linear_loop(a, b, 0 * v0)[1:]
+            for rows, hint in ((want[1:], ""), (without, ", and v0 is left out of the sum: the "
+                                                "rows are those of the loop from V(0) = 0")):
+                if _near(got, rows):
+                    _fail(f"{name}{where}: expected shape {want.shape}, got {got.shape}: V[0] = "
+                          f"v0 is missing{hint}. V holds the T + 1 states V(0), ..., V(T).")
+        if not long and got.shape == want.shape:       # the long case: inf or NaN would match
+            c = SimpleNamespace(a=a, b=b, v0=v0)
+            for hint, mistake in _LOG_SCAN_MISTAKES:
+                wrong = mistake(c)[1:]
+                if _near(got[1:], wrong) and not _near(wrong, want[1:]):
+                    _fail(f"{name}{where}: {hint}.")
+    finite = np.all(np.isfinite(got), axis=1) if got.ndim == 2 else np.array([True])
+    if long and not np.all(finite):
+        t = int(np.argmax(~finite))
+        A = np.cumsum(np.log(a), axis=0)
+        falls = (f"a(1) ... a(t) falls to about exp({A.max(axis=1).min():.0f}) on the way"
+                 if hidden else f"a(1) ... a(T) is about exp({A[-1].max():.0f}) here")
+        _fail(f"{name}{where}: inf or NaN, first at V({t}): the products were formed "
+              f"directly. {falls}, far below float64's smallest number, about exp(-744): the "
+              "products underflow and b(s) / (a(1) ... a(s)) overflows. Keep the sums of logs, "
+              "A(t), and add in log space, np.logaddexp.accumulate.")
+    broken = ~np.all(np.isfinite(got), axis=0) if got.shape == want.shape else False
+    if hidden and np.any(broken) and np.all(v0[broken] == 0):
+        t = int(np.argmax(~finite))
+        _fail(f"{name}{where}: inf or NaN, first at V({t}), where some V(0) = 0: log 0 = -inf "
+              "is a fine first term for np.logaddexp.accumulate (exp(-inf) = 0), but -inf - "
+              "(-inf) and 0 * inf are NaN. Keep log v0 as one term of the sum, as the terms "
+              "log b(s) - A(s) are, and neither subtract it nor divide by v0.")
+    _compare_relative(name + where, got, want, rtol=1e-10)
+
+
+@_quiet_when_hidden
+def check_log_space_scan(log_space_scan, *, hidden=False):
     """Exercise (Chapter 7): ``log_space_scan(a, b, v0)`` solves V(t) = a(t) V(t-1) + b(t) for
     a > 0, b >= 0, v0 >= 0 in log space, log V(t) = A(t) + log(v0 + sum_{s<=t} exp(log b(s) -
     A(s))) with A(t) = sum_{s<=t} log a(s), the sum by np.logaddexp.accumulate. Shapes: a, b
@@ -1113,36 +1256,22 @@ def check_log_space_scan(log_space_scan):
     Compares with the loop (relative tolerance 1e-10) on a short random case, then over
     T = 3000 steps with a in [0.5, 0.9], where the products a(1) ... a(t) underflow and a version
     that forms them directly gives inf or NaN. A result that a known mistake gives
-    (``_LOG_SCAN_MISTAKES``) is named.
+    (``_LOG_SCAN_MISTAKES``) is named. ``hidden=True`` runs the hidden cases of a graded test
+    instead (``_HIDDEN``): one unit over one step, initial states and inputs of 0, and 3000
+    steps whose products underflow on the way and recover.
     """
     _function_arg("log_space_scan", log_space_scan)
-    name = "log_space_scan(a, b, v0)"
+    if flag_arg("hidden", hidden):
+        for case, (a, b, v0) in _hidden_log_scan_cases().items():
+            long = len(a) > 100
+            where = f"{' over T = 3000 steps' if long else ''} (a hidden case: {case})"
+            _log_scan_case(log_space_scan, a, b, v0, where, long=long, hidden=True)
+        print("✓ log_space_scan passes the hidden cases: one unit over one step, initial\n"
+              "  states and inputs of 0, and 3000 steps whose gates fall below 1, then\n"
+              "  rise above it.")
+        return
     for (a, b, v0), where in zip(_log_scan_cases(), ("", " over T = 3000 steps")):
-        want = _linear_loop(a, b, v0)
-        with np.errstate(all="ignore"):     # an overflow is a mistake to name, not to warn of
-            got = _as_numbers(name, _call(log_space_scan, a.copy(), b.copy(), v0.copy()))
-        T = len(a)
-        if got.shape == want[1:].shape:     # T rows: V(1) .. V(T) without V(0)?
-            without = _linear_loop(a, b, 0 * v0)[1:]
-            for rows, hint in ((want[1:], ""), (without, ", and v0 is left out of the sum: the "
-                                                "rows are those of the loop from V(0) = 0")):
-                if _near(got, rows):
-                    _fail(f"{name}{where}: expected shape {want.shape}, got {got.shape}: V[0] = "
-                          f"v0 is missing{hint}. V holds the T + 1 states V(0), ..., V(T).")
-        if not where and got.shape == want.shape:       # the long case: inf or NaN would match
-            c = SimpleNamespace(a=a, b=b, v0=v0)
-            for hint, mistake in _LOG_SCAN_MISTAKES:
-                wrong = mistake(c)[1:]
-                if _near(got[1:], wrong) and not _near(wrong, want[1:]):
-                    _fail(f"{name}: {hint}.")
-        if where and got.ndim == 2 and not np.all(np.isfinite(got)):
-            t = int(np.argmax(~np.all(np.isfinite(got), axis=1)))
-            _fail(f"{name}{where}: inf or NaN, first at V({t}): the products were formed "
-                  f"directly. a(1) ... a(T) is about exp({np.sum(np.log(a), axis=0).max():.0f}) "
-                  "here, far below float64's smallest number, about exp(-744): the products "
-                  "underflow and b(s) / (a(1) ... a(s)) overflows. Keep the sums of logs, A(t), "
-                  "and add in log space, np.logaddexp.accumulate.")
-        _compare_relative(name + where, got, want, rtol=1e-10)
+        _log_scan_case(log_space_scan, a, b, v0, where, long=bool(where))
     print("✓ log_space_scan matches the loop V(t) = a(t) V(t-1) + b(t) on a random case,\n"
           "  and over T = 3000 steps, where the products a(1) ... a(t) underflow.")
 
@@ -1164,21 +1293,67 @@ _GATE_MISTAKES = (
 
 _BIG = np.array([-1000.0, -800.0, 800.0, 1000.0])      # exp(s) overflows from s = 710 on
 
+_OVERFLOW = ("Compute exp(-softplus(s)) as sigma(-s) without exponentiating a large positive "
+             "number: with e = np.exp(-np.abs(s)), z = np.where(s > 0, e, 1.0) / (1.0 + e).")
 
-def check_theorem1_gate(theorem1_gate):
+
+def _gate_without_overflow(theorem1_gate, s, where, call=None):
+    """``theorem1_gate(s)`` as numbers, or a failure if it gave inf or NaN or a RuntimeWarning
+    (an overflow): each warning is recorded, none printed, none raised. ``call`` calls it (by
+    default ``_call``)."""
+    import warnings
+    with warnings.catch_warnings(record=True) as caught, np.errstate(all="warn", under="ignore"):
+        warnings.simplefilter("always")             # each overflow is recorded, none raised
+        got = _as_numbers(where, (call or _call)(theorem1_gate, s.copy()))
+    told = ["gave inf or NaN"] if not np.all(np.isfinite(got)) else []
+    told += [f"RuntimeWarning: {w.message}" for w in caught
+             if issubclass(w.category, RuntimeWarning)][:1]
+    if told:
+        _fail(f"{where}: {'; '.join(told)}. {_OVERFLOW}")
+    return got
+
+
+def _hidden_gate_s(shape, kind, rng):
+    """The s of a hidden case of ``check_theorem1_gate``: in "between", the first column
+    30.5 < s < 790 with 709.5 and 710.5 (exp(s) overflows at 709.8), the second its negative."""
+    if kind == "one":
+        return np.full(shape, -0.7)
+    if kind == "between":
+        s = np.concatenate([np.linspace(30.5, 790.0, shape[0] - 2), [709.5, 710.5]])
+        return np.stack([s, -s], axis=1)
+    return 8.0 * rng.standard_normal(shape)
+
+
+@_quiet_when_hidden
+def check_theorem1_gate(theorem1_gate, *, hidden=False):
     """Exercise (Chapter 7): ``theorem1_gate(s)`` is the gate of Mamba's Theorem 1 (Gu and Dao
     2023) in the book's notation, elementwise. A one-dimensional selective SSM with A = -1,
     B = 1, Delta = softplus(s) and zero-order hold is V(t) = exp(-Delta) V(t-1) + (1 -
     exp(-Delta)) x(t): a minGRU step with h = x and z = exp(-softplus(s)) = sigma(-s), the z
-    that keeps the state. Shapes: s (n,) -> z (n,).
+    that keeps the state. Shapes: s of any shape -> z of its shape (the visible case: (n,)).
 
     Compares with sigma(-s) (relative tolerance 1e-12) for s in linspace(-30, 30, 121), then at
     s = -1000, -800, 800, 1000, where exp(s) overflows: an overflow there (a RuntimeWarning,
     inf or NaN) fails. A result that a known mistake gives (``_GATE_MISTAKES``) is named.
+    ``hidden=True`` runs the hidden cases of a graded test instead (``_HIDDEN``): s of other
+    shapes (elementwise means any), and 30 < |s| < 800, where a gate saturated beyond the
+    visible grid is wrong; an overflow fails there too, as the exercise asks for none.
     """
-    import warnings
     _function_arg("theorem1_gate", theorem1_gate)
     name = "theorem1_gate(s)"
+    if flag_arg("hidden", hidden):
+        rng = np.random.default_rng(3034)
+        for case, (shape, kind) in _HIDDEN["theorem1_gate"].items():
+            s = _hidden_gate_s(shape, kind, rng)
+            where = f"{name} (a hidden case: {case})"
+            sizes = (f"(the self-check calls your function with s of shape {shape}: the gate "
+                     "acts elementwise, on arrays of any shape)")
+            got = _gate_without_overflow(theorem1_gate, s, where,
+                                         lambda fn, *args: _call_telling(fn, sizes, *args))
+            _compare_relative(where, got, _sigma(-s), rtol=1e-12)
+        print("✓ theorem1_gate passes the hidden cases: s of other shapes, and\n"
+              "  30 < |s| < 800 without overflow.")
+        return
     s = np.linspace(-30.0, 30.0, 121)
     want = _sigma(-s)
     got = _as_numbers(name, _call(theorem1_gate, s.copy()))
@@ -1189,16 +1364,7 @@ def check_theorem1_gate(theorem1_gate):
                 _fail(f"{name} for s in [-30, 30]: {hint}.")
     _compare_relative(f"{name} for s in linspace(-30, 30, 121)", got, want, rtol=1e-12)
     where = f"{name} at s = {', '.join(f'{v:g}' for v in _BIG)}"
-    with warnings.catch_warnings(record=True) as caught, np.errstate(all="warn", under="ignore"):
-        warnings.simplefilter("always")             # each overflow is recorded, none raised
-        got = _as_numbers(where, _call(theorem1_gate, _BIG.copy()))
-    told = ["gave inf or NaN"] if not np.all(np.isfinite(got)) else []
-    told += [f"RuntimeWarning: {w.message}" for w in caught
-             if issubclass(w.category, RuntimeWarning)][:1]
-    if told:
-        _fail(f"{where}: {'; '.join(told)}. Compute exp(-softplus(s)) as sigma(-s) without "
-              "exponentiating a large positive number: with e = np.exp(-np.abs(s)), "
-              "z = np.where(s > 0, e, 1.0) / (1.0 + e).")
+    got = _gate_without_overflow(theorem1_gate, _BIG, where)
     _compare_relative(where, got, _sigma(-_BIG), rtol=1e-12)
     print("✓ theorem1_gate gives z = exp(-softplus(s)) = sigma(-s) for s in [-30, 30],\n"
           "  and at |s| = 800 and 1000 without overflow: Theorem 1's selective SSM\n"

@@ -1105,3 +1105,220 @@ def test_a_warning_in_a_hidden_edge_case_does_not_reach_stderr(capfd):
     assert out.startswith("✓ clip_by_norm passes the hidden cases") and err == ""
     with pytest.raises(RuntimeWarning, match="divide by zero"):
         clip_dividing_by_zero([np.zeros(2)], 1.0)
+
+
+# --- Chapter 7's hidden cases ------------------------------------------------------------------
+
+def combine_by_division(first, second):
+    """The b-part by the closed form a (b1 / a1 + b2 / a): right unless a gate is 0."""
+    (a1, b1), (a2, b2) = first, second
+    a = a1 * a2
+    return a, a * (b1 / a1 + b2 / a)
+
+
+def combine_fixed_shape(first, second):
+    """Writes into arrays of the visible case's shape (3, 4)."""
+    out = np.empty((2, 3, 4))
+    out[0], out[1] = first[0] * second[0], second[0] * first[1] + second[1]
+    return out
+
+
+def log_scan_fixed_width(a, b, v0):
+    """The chapter's solution with the visible case's N = 3 typed in."""
+    a_star = np.concatenate([np.zeros((1, 3)), np.cumsum(np.log(a), axis=0)])
+    with np.errstate(divide="ignore"):
+        log_b = np.log(np.concatenate([v0[None], b]))
+    return np.exp(a_star + np.logaddexp.accumulate(log_b - a_star, axis=0))
+
+
+def log_scan_v0_factored(a, b, v0):
+    """V = v0 a(1)...a(t) (1 + sum b / (v0 a(1)...a(s))) in log space: right while v0 > 0."""
+    A = np.concatenate([np.zeros((1, a.shape[1])), np.cumsum(np.log(a), axis=0)])
+    terms = np.concatenate([np.zeros((1, a.shape[1])), np.log(b) - np.log(v0) - A[1:]])
+    return v0 * np.exp(A + np.logaddexp.accumulate(terms, axis=0))
+
+
+def gate_saturated(s):
+    """sigma(-s) on the visible grid, 0 or 1 beyond |s| = 30."""
+    return np.where(np.abs(s) > 30, (s < 0) * 1.0, gate(s))
+
+
+def gate_by_entries(s):
+    """A loop over the entries of a vector: elementwise for s of one axis only."""
+    return [1 / (1 + np.exp(v)) if v <= 0 else np.exp(-v) / (1 + np.exp(-v)) for v in s]
+
+
+def gate_masked(s):
+    """1 / (1 + exp(s)), with s >= 800 set to 0 apart: no overflow on the visible grids only."""
+    z = np.zeros_like(s)
+    small = s < 800
+    z[small] = 1 / (1 + np.exp(s[small]))
+    return z
+
+
+HIDDEN7 = [
+    (checks.check_combine, combine, combine_by_division,
+     r"^combine\(first, second\)\[1\], the b-part with arrays of shape \(4, 2\) \(a hidden "
+     r"case: gates of 0 \(the past forgotten\), below 0 and above 1\): at index \(\d, \d\) "
+     r"expected -?[0-9.]+, got nan"),
+    (checks.check_combine, combine, combine_fixed_shape,
+     r"^combine\(first, second\)\[0\], the a-part with arrays of shape \(1,\) \(a hidden case: "
+     r"one unit over one step\): expected shape \(1,\), got \(3, 4\)$"),
+    (checks.check_combine, combine, lambda f, s: np.squeeze(np.array(combine(f, s))),
+     r"the a-part with arrays of shape \(1,\) .*: expected shape \(1,\), got \(\)$"),
+    (checks.check_log_space_scan, log_scan, log_scan_fixed_width,
+     r"^log_scan_fixed_width raised ValueError: .* \(the self-check calls your function with "
+     r"T = 1, N = 1: take the sizes from a\.shape\)$"),
+    (checks.check_log_space_scan, log_scan, log_scan_v0_factored,
+     r"^log_space_scan\(a, b, v0\) \(a hidden case: initial states of 0 and inputs of 0\): inf "
+     r"or NaN, first at V\(1\), where some V\(0\) = 0: log 0 = -inf is a fine first term"),
+    (checks.check_theorem1_gate, gate, gate_saturated,
+     r"^theorem1_gate\(s\) \(a hidden case: 30 < \|s\| < 800, between the visible grids, s of "
+     r"shape \(78, 2\)\): at index \(\d+, 0\) expected [0-9.e-]+, got 0 \(difference"),
+    (checks.check_theorem1_gate, gate, gate_by_entries,
+     r"^gate_by_entries raised ValueError: The truth value .* \(the self-check calls your "
+     r"function with s of shape \(78, 2\): the gate acts elementwise, on arrays of any shape\)$"),
+    (checks.check_theorem1_gate, gate, gate_masked,
+     r"^theorem1_gate\(s\) \(a hidden case: 30 < \|s\| < 800, .*\): RuntimeWarning: overflow "
+     r"encountered in exp\. Compute exp\(-softplus\(s\)\) as sigma\(-s\)"),
+]
+HIDDEN7_IDS = [fitted.__name__ for _, _, fitted, _ in HIDDEN7]
+
+
+@pytest.mark.parametrize("check, right, fitted, message", HIDDEN7, ids=HIDDEN7_IDS)
+def test_chapter7_answers_that_fit_the_visible_case_only_fail_the_hidden_cases(
+        check, right, fitted, message, capfd):
+    check(right, hidden=True)
+    name = check.__name__.removeprefix("check_")
+    assert capfd.readouterr().out.startswith(f"✓ {name} passes the hidden cases: ")
+    check(fitted)
+    assert capfd.readouterr().out.startswith("✓ ")
+    with pytest.raises(checks.SelfCheckFailed, match=message):
+        check(fitted, hidden=True)
+    assert capfd.readouterr().err == ""     # no numpy warning on stderr, as nbgrader wants
+
+
+def affine_compose_in_time(first, second):
+    """The maps composed, "second after first", by ``affine_compose``."""
+    return affine_compose(second, first)
+
+
+def scan_log_space(a, b, v0):
+    """The library's own log-space scan: a student may call it, and the check cannot tell."""
+    from rnnbook import scan
+    return scan.log_space(a, b, v0)
+
+
+@pytest.mark.parametrize("check, solutions", [
+    (checks.check_combine, [lambda f, s: combine(f, s, "list"), affine_compose_in_time]),
+    (checks.check_log_space_scan, [log_scan_by_steps, scan_log_space]),
+    (checks.check_theorem1_gate, [lambda s: np.exp(-np.logaddexp(0.0, s)),
+                                  lambda s: checks._sigma(-s)]),
+])
+def test_other_right_chapter7_answers_pass_the_hidden_cases(check, solutions, capsys):
+    for solution in solutions:
+        check(solution, hidden=True)
+        assert capsys.readouterr().out.startswith("✓ ")
+
+
+@pytest.mark.parametrize("check, answer", [
+    (checks.check_combine, combine), (checks.check_log_space_scan, log_scan),
+    (checks.check_theorem1_gate, gate)])
+@pytest.mark.parametrize("bad", [1, "yes", None])
+def test_chapter7_hidden_must_be_a_flag(check, answer, bad):
+    with pytest.raises(ValueError, match=r"^hidden: expected True or False"):
+        check(answer, hidden=bad)
+
+
+def test_the_hidden_combine_cases_hold_one_step_of_one_unit_and_closed_gates():
+    cases = checks._HIDDEN["combine"]
+    assert (3, 4) not in {shape for shape, _, _ in cases.values()}
+    assert ((1,), 1) in {(shape, T) for shape, T, _ in cases.values()}
+    seen = []
+
+    def recording(first, second):
+        seen.append(np.concatenate([np.ravel(first[0]), np.ravel(second[0])]))
+        return combine(first, second)
+    checks.check_combine(recording, hidden=True)
+    gates = np.concatenate(seen)
+    assert np.any(gates == 0) and np.any(gates > 1) and np.any(gates < 0)
+    assert np.any((gates > 0) & (gates < 1))
+
+
+@settings(max_examples=25, deadline=None)
+@given(T=st.integers(1, 9), N=st.integers(1, 3), seed=st.integers(0, 2**16))
+def test_the_scan_built_from_combine_is_hillis_and_steeles(T, N, seed):
+    from rnnbook import scan
+    rng = np.random.default_rng(seed)
+    a, b = rng.standard_normal((T, N)), rng.standard_normal((T, N))
+    calls = []
+
+    def counting(first, second):
+        calls.append(np.shape(first[0]))
+        return combine(first, second)
+    S = checks._combine_scan(counting, a, b, "")
+    assert np.allclose(S, checks._linear_loop(a, b, np.zeros(N))[1:], rtol=1e-12, atol=1e-12)
+    assert np.allclose(S, scan.hillis_steele(a, b)[1:], rtol=1e-12, atol=1e-12)
+    # one call a round, on all elements t >= d at once: (T - 1, N), (T - 2, N), (T - 4, N), ...
+    assert calls == [(T - d, N) for d in (1, 2, 4, 8) if d < T]
+
+    def last_round_wrong(first, second):
+        a_part, b_part = combine(first, second)
+        return a_part, b_part + (len(b_part) == T - max(d for d in (1, 2, 4, 8) if d < T))
+    if T > 1:
+        with pytest.raises(checks.SelfCheckFailed, match=r"^Hillis and Steele's scan with your "
+                           r"combine, round d = \d \(it combines the elements t - \d and t for "
+                           r"every t at once\), the b-part: at index"):
+            checks._combine_scan(last_round_wrong, a, b, "")
+
+
+def test_the_hidden_log_scan_cases_are_the_edge_cases_they_say():
+    cases = checks._hidden_log_scan_cases()
+    one, zeros, dip = cases.values()
+    assert [a.shape for a in one] == [(1, 1), (1, 1), (1,)]
+    visible = {a.shape for a, _, _ in checks._log_scan_cases()}
+    assert not visible & {a.shape for a, _, _ in cases.values()}
+    a, b, v0 = zeros
+    V = checks._linear_loop(a, b, v0)
+    assert np.any(v0 == 0) and np.any(b == 0) and np.any(V[1:] == 0) and np.any(V[1:] > 0)
+    assert np.any(a > 1) and np.any(a < 1)
+    a, b, v0 = dip
+    A = np.cumsum(np.log(a), axis=0)
+    # the products underflow on the way (exp(-745) is below the smallest float64), then recover
+    assert np.all(A.min(axis=0) < -745) and np.all(A[-1] > -700)
+    V = checks._linear_loop(a, b, v0)
+    assert np.all(np.isfinite(V)) and np.all(V > 0) and V[-1].min() > 1e50
+    assert np.allclose(log_scan(a, b, v0), V, rtol=1e-10, atol=0)
+    with np.errstate(all="ignore"):
+        assert not np.all(np.isfinite(products_scan(a, b, v0)))
+
+
+def test_the_hidden_gate_cases_lie_between_the_visible_grids_and_around_the_overflow():
+    rng = np.random.default_rng(0)
+    s = {case: checks._hidden_gate_s(shape, kind, rng)
+         for case, (shape, kind) in checks._HIDDEN["theorem1_gate"].items()}
+    between = next(v for case, v in s.items() if case.startswith("30 < |s| < 800"))
+    assert between.shape == (78, 2) and np.all((np.abs(between) > 30) & (np.abs(between) < 800))
+    assert {709.5, 710.5} <= set(between[:, 0]) and np.array_equal(between[:, 1], -between[:, 0])
+    # exp overflows from s = 709.78 on, and sigma(-s) is a normal float64 up to s = 708
+    assert np.any(between > np.log(np.finfo(float).max)) and np.any(between < -708)
+    assert all(v.shape != (121,) and v.ndim >= 2 for v in s.values())
+
+
+def test_a_log_of_zero_in_a_hidden_case_does_not_reach_stderr(capfd):
+    # v0 = 0 in a hidden case: np.log(v0) warns "divide by zero", and -inf is the right term;
+    # the hidden cases silence it (nbgrader scores a test cell with stderr output zero)
+    checks.check_log_space_scan(log_scan, hidden=True)
+    out, err = capfd.readouterr()
+    assert out.startswith("✓ log_space_scan passes the hidden cases") and err == ""
+    with pytest.raises(RuntimeWarning, match="divide by zero"):
+        log_scan(np.full((1, 1), 0.5), np.ones((1, 1)), np.zeros(1))
+
+
+def test_the_chapter7_checks_keep_their_visible_case_with_hidden_false(capsys):
+    # hidden=False, written out, is the visible check, as the student sees it
+    for check, answer, start in ((checks.check_combine, combine, "✓ combine composes"),
+                                 (checks.check_log_space_scan, log_scan, "✓ log_space_scan"),
+                                 (checks.check_theorem1_gate, gate, "✓ theorem1_gate gives")):
+        check(answer, hidden=False)
+        assert capsys.readouterr().out.startswith(start)

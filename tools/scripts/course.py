@@ -26,7 +26,7 @@ The instructor's version is the chapter with nbgrader's cell metadata (schema 3)
   when it grades (rnnbook.checks: other sizes and numbers, a batch of one, edge cases);
 - every written exercise (derivation, analysis, experiment) is followed by a manually graded
   markdown answer cell with its points, whose solution region holds the book's worked solution,
-  and so do the written parts of three coding exercises (after their test cell);
+  and so do the written parts of five coding exercises (after their test cell);
 - the `{solution}` blocks are removed from the text, outputs are cleared, and a read-only banner
   says how the assignment works.
 
@@ -76,6 +76,8 @@ POINTS = {
     "ex-ch5-lstm": (0, 9), "ex-ch5-jacobian": (0, 4),
     "ex-ch6-softmax": (4, 0), "ex-ch6-bigram": (4, 2), "ex-ch6-temperature": (0, 6),
     "ex-ch6-carry": (0, 9), "ex-ch6-units": (0, 8),
+    "ex-ch7-combine": (2, 2), "ex-ch7-log-space": (6, 0), "ex-ch7-theorem1": (2, 3),
+    "ex-ch7-parity": (0, 6),
 }
 # the library's readers of stored results, and the file each reads; where the file is not beside
 # the library (an installed rnnbook), they read data/<file> in the notebook's folder
@@ -112,7 +114,7 @@ README = """\
 # Course folder (nbgrader)
 
 Every chapter of the textbook *Recurrent networks, BPTT, vanishing gradients and the GRU* as an
-nbgrader assignment: `source/ch1/` to `source/ch6/`, with points, locked self-checks and hidden
+nbgrader assignment: `source/ch1/` to `source/ch7/`, with points, locked self-checks and hidden
 tests. Grade with it in an environment that has nbgrader 0.9.6 and the book's library (`pip install
 -r requirements.txt -r requirements-graders.txt` in the book's folder installs both), from this
 folder:
