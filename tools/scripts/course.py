@@ -77,7 +77,7 @@ POINTS = {
     "ex-ch6-softmax": (4, 0), "ex-ch6-bigram": (4, 2), "ex-ch6-temperature": (0, 6),
     "ex-ch6-carry": (0, 9), "ex-ch6-units": (0, 8),
     "ex-ch7-combine": (2, 2), "ex-ch7-log-space": (6, 0), "ex-ch7-theorem1": (2, 3),
-    "ex-ch7-parity": (0, 6),
+    "ex-ch7-parity": (0, 6), "ex-ch7-gamma": (0, 6), "ex-ch7-crossover": (0, 6),
 }
 # the library's readers of stored results, and the file each reads; where the file is not beside
 # the library (an installed rnnbook), they read data/<file> in the notebook's folder
