@@ -1165,7 +1165,7 @@ def _hidden_log_scan_cases():
 def _scan_by_products(a, b, v0, outer=0, inner=0):
     """V(t) = P(t - outer) [v0 + sum_{s<=t} b(s) / P(s - inner)] with P(t) = a(1) ... a(t), the
     products formed directly (short cases only): the answer for outer = inner = 0, the two
-    off-by-ones of A(t) = log P(t) for a shift of 1."""
+    off-by-ones of a*(t) = log P(t) for a shift of 1."""
     P = np.concatenate([np.ones((1, *v0.shape)), np.cumprod(a, axis=0)])     # P[t] is P(t)
     t = np.arange(1, len(a) + 1)
     return np.concatenate([v0[None], P[t - outer] * (v0 + np.cumsum(b / P[t - inner], axis=0))])
@@ -1178,7 +1178,7 @@ _STATE = ("the initial state is a state, not a candidate (lucidrains/minGRU-pyto
 # from c.a, c.b (T, N) and c.v0 (N,), compared from row 1 on (V[0] may be v0 all the same)
 _LOG_SCAN_MISTAKES = (
     ("v0 is left out: that is the loop started at V(0) = 0. v0 is the first term inside the log, "
-     "log V(t) = A(t) + log(v0 + sum_{s<=t} exp(log b(s) - A(s))): put log v0 in front of the "
+     "log V(t) = a*(t) + log(v0 + sum_{s<=t} exp(log b(s) - a*(s))): put log v0 in front of the "
      "terms given to np.logaddexp.accumulate", lambda c: _linear_loop(c.a, c.b, 0 * c.v0)),
     (f"sigmoid(v0) entered where v0 belongs: {_STATE}",
      lambda c: _linear_loop(c.a, c.b, 1 / (1 + np.exp(-c.v0)))),
@@ -1186,13 +1186,13 @@ _LOG_SCAN_MISTAKES = (
      lambda c: _linear_loop(c.a, c.b, c.v0 + 0.5)),
     ("v0 entered twice: log v0 is the first term given to np.logaddexp.accumulate, once, and "
      "nothing else adds v0", lambda c: _linear_loop(c.a, c.b, 2 * c.v0)),
-    ("A(t-1) is used in place of A(t), inside the sum and outside the log: A(t) = log a(1) + ... "
+    ("a*(t-1) is used in place of a*(t), inside the sum and outside the log: a*(t) = log a(1) + ... "
      "+ log a(t) includes a(t), by which step t multiplies, np.cumsum(np.log(a), axis=0)",
      lambda c: _scan_by_products(c.a, c.b, c.v0, outer=1, inner=1)),
-    ("inside the sum, A(s-1) is used in place of A(s): that decays b(s) by a(s) on the very step "
-     "it enters, V(t) = a(t) [V(t-1) + b(t)]; the term of b(s) is exp(log b(s) - A(s))",
+    ("inside the sum, a*(s-1) is used in place of a*(s): that decays b(s) by a(s) on the very step "
+     "it enters, V(t) = a(t) [V(t-1) + b(t)]; the term of b(s) is exp(log b(s) - a*(s))",
      lambda c: _scan_by_products(c.a, c.b, c.v0, outer=0, inner=1)),
-    ("outside the log, A(t-1) is used in place of A(t): log V(t) = A(t) + log(...), with A(t) "
+    ("outside the log, a*(t-1) is used in place of a*(t): log V(t) = a*(t) + log(...), with a*(t) "
      "the sum of log a up to and including t", lambda c: _scan_by_products(c.a, c.b, c.v0, 1, 0)),
     ("that is log V: return V itself, the exp of the log",
      lambda c: np.log(_linear_loop(c.a, c.b, c.v0))),
@@ -1235,22 +1235,22 @@ def _log_scan_case(log_space_scan, a, b, v0, where, long=False, hidden=False):
         _fail(f"{name}{where}: inf or NaN, first at V({t}): the products were formed "
               f"directly. {falls}, far below float64's smallest number, about exp(-744): the "
               "products underflow and b(s) / (a(1) ... a(s)) overflows. Keep the sums of logs, "
-              "A(t), and add in log space, np.logaddexp.accumulate.")
+              "a*(t), and add in log space, np.logaddexp.accumulate.")
     broken = ~np.all(np.isfinite(got), axis=0) if got.shape == want.shape else False
     if hidden and np.any(broken) and np.all(v0[broken] == 0):
         t = int(np.argmax(~finite))
         _fail(f"{name}{where}: inf or NaN, first at V({t}), where some V(0) = 0: log 0 = -inf "
               "is a fine first term for np.logaddexp.accumulate (exp(-inf) = 0), but -inf - "
               "(-inf) and 0 * inf are NaN. Keep log v0 as one term of the sum, as the terms "
-              "log b(s) - A(s) are, and neither subtract it nor divide by v0.")
+              "log b(s) - a*(s) are, and neither subtract it nor divide by v0.")
     _compare_relative(name + where, got, want, rtol=1e-10)
 
 
 @_quiet_when_hidden
 def check_log_space_scan(log_space_scan, *, hidden=False):
     """Exercise (Chapter 7): ``log_space_scan(a, b, v0)`` solves V(t) = a(t) V(t-1) + b(t) for
-    a > 0, b >= 0, v0 >= 0 in log space, log V(t) = A(t) + log(v0 + sum_{s<=t} exp(log b(s) -
-    A(s))) with A(t) = sum_{s<=t} log a(s), the sum by np.logaddexp.accumulate. Shapes: a, b
+    a > 0, b >= 0, v0 >= 0 in log space, log V(t) = a*(t) + log(v0 + sum_{s<=t} exp(log b(s) -
+    a*(s))) with a*(t) = sum_{s<=t} log a(s), the sum by np.logaddexp.accumulate. Shapes: a, b
     (T, N), v0 (N,) -> V (T+1, N) with V[0] = v0.
 
     Compares with the loop (relative tolerance 1e-10) on a short random case, then over
@@ -1292,6 +1292,10 @@ _GATE_MISTAKES = (
 )
 
 _BIG = np.array([-1000.0, -800.0, 800.0, 1000.0])      # exp(s) overflows from s = 710 on
+
+_CANCELLED = ("right to about 1e-16 in absolute terms, but not relative to z where z is small "
+              "(z = 9e-14 at s = 30): 1 - sigma(s) subtracts two numbers close to 1 and loses "
+              "z's digits. Compute sigma(-s) itself, e.g. np.exp(-np.logaddexp(0, s))")
 
 _OVERFLOW = ("Compute exp(-softplus(s)) as sigma(-s) without exponentiating a large positive "
              "number: with e = np.exp(-np.abs(s)), z = np.where(s > 0, e, 1.0) / (1.0 + e).")
@@ -1362,6 +1366,9 @@ def check_theorem1_gate(theorem1_gate, *, hidden=False):
             wrong = mistake(s)
             if _near(got, wrong) and not _near(wrong, want):
                 _fail(f"{name} for s in [-30, 30]: {hint}.")
+        if (np.allclose(got, want, rtol=0, atol=1e-15)
+                and not np.allclose(got, want, rtol=1e-12, atol=0)):
+            _fail(f"{name} for s in [-30, 30]: {_CANCELLED}.")
     _compare_relative(f"{name} for s in linspace(-30, 30, 121)", got, want, rtol=1e-12)
     where = f"{name} at s = {', '.join(f'{v:g}' for v in _BIG)}"
     got = _gate_without_overflow(theorem1_gate, _BIG, where)

@@ -810,10 +810,10 @@ STATE = r"the initial state is a state, not a candidate \(lucidrains/minGRU-pyto
     ("sigmoid", r"sigmoid\(v0\) entered where v0 belongs: " + STATE),
     ("half", r"v0 \+ 1/2 entered where v0 belongs, Feng et al.'s g\(v0\) .*: " + STATE),
     ("twice", "v0 entered twice"),
-    ("exclusive", r"A\(t-1\) is used in place of A\(t\), inside the sum and outside the log"),
-    ("inner", r"inside the sum, A\(s-1\) is used in place of A\(s\): .*V\(t\) = a\(t\) "
+    ("exclusive", r"a\*\(t-1\) is used in place of a\*\(t\), inside the sum and outside the log"),
+    ("inner", r"inside the sum, a\*\(s-1\) is used in place of a\*\(s\): .*V\(t\) = a\(t\) "
               r"\[V\(t-1\) \+ b\(t\)\]"),
-    ("outer", r"outside the log, A\(t-1\) is used in place of A\(t\)"),
+    ("outer", r"outside the log, a\*\(t-1\) is used in place of a\*\(t\)"),
     ("log", "that is log V: return V itself"),
     ("T rows", r"expected shape \(9, 3\), got \(8, 3\): V\[0\] = v0 is missing\. V holds"),
     ("no v0, T rows", r"V\[0\] = v0 is missing, and v0 is left out of the sum"),
@@ -834,14 +834,14 @@ def test_the_scans_by_products_are_the_recurrences_the_hints_name(T, N, seed):
     assert V.shape == (T + 1, N) and np.array_equal(V[0], v0)
     assert np.allclose(checks._scan_by_products(a, b, v0), V, rtol=1e-12, atol=0)
     assert np.allclose(log_scan(a, b, v0 + 0.1), checks._linear_loop(a, b, v0 + 0.1), rtol=1e-12)
-    # inside the sum A(s-1): V(t) = a(t) [V(t-1) + b(t)]
+    # inside the sum a*(s-1): V(t) = a(t) [V(t-1) + b(t)]
     assert np.allclose(checks._scan_by_products(a, b, v0, 0, 1), checks._linear_loop(a, a * b, v0),
                        rtol=1e-12, atol=0)
-    # A(t-1) everywhere: step t multiplies by a(t-1), step 1 by 1
+    # a*(t-1) everywhere: step t multiplies by a(t-1), step 1 by 1
     shifted = np.concatenate([np.ones((1, N)), a[:-1]])
     assert np.allclose(checks._scan_by_products(a, b, v0, 1, 1),
                        checks._linear_loop(shifted, b, v0), rtol=1e-12, atol=0)
-    # A(t-1) outside the log only: V(t) / a(t)
+    # a*(t-1) outside the log only: V(t) / a(t)
     assert np.allclose(checks._scan_by_products(a, b, v0, 1, 0)[1:], V[1:] / a, rtol=1e-12, atol=0)
 
 
@@ -1322,3 +1322,11 @@ def test_the_chapter7_checks_keep_their_visible_case_with_hidden_false(capsys):
                                  (checks.check_theorem1_gate, gate, "✓ theorem1_gate gives")):
         check(answer, hidden=False)
         assert capsys.readouterr().out.startswith(start)
+
+
+@pytest.mark.parametrize("gate", [lambda s: 1 - 1 / (1 + np.exp(-s)),
+                                  lambda s: 0.5 * (1 - np.tanh(s / 2))])
+def test_theorem1_gate_names_the_digits_lost_by_one_minus_sigma(gate):
+    # right in absolute terms, wrong relative to a tiny z: the hint says why
+    with pytest.raises(checks.SelfCheckFailed, match=r"1 - sigma\(s\) subtracts two numbers close"):
+        checks.check_theorem1_gate(gate)
