@@ -42,7 +42,12 @@ def _uses_torch(path):
 CHAPTERS = [path for path in sorted((ROOT / "chapters").glob("*.ipynb"))
             if _uses_torch(path)]
 LOGS = ROOT / "_build" / "portability"
-NATIVE_IN_BACKGROUND = CHAPTERS[-4:]
+# The main session runs the browser tests, which the queue cannot take (one Chromium, one build),
+# so it is the longer of the two: the native runs of the last chapters, and two test files that
+# spend their time in kernels and subprocesses of their own, move to the queue (measured with
+# Chapter 7 and nbgrader: make test took 442 s with only the chapters moved).
+NATIVE_TESTS = [ROOT / "tests" / "test_student_edition.py", ROOT / "tests" / "test_nbgrader.py"]
+NATIVE_IN_BACKGROUND = CHAPTERS[-4:] + NATIVE_TESTS
 ALL_PATHS = {
     "native": {},
     "default-compatible": {"ATEN_CPU_CAPABILITY": "default", "MKL_CBWR": "COMPATIBLE"},
@@ -93,6 +98,8 @@ MEASURED = {("native", "03_vanishing"): 24, ("native", "04_gru"): 29, ("native",
             ("default-compatible", "02_bptt"): 33, ("default-compatible", "03_vanishing"): 25,
             ("default-compatible", "04_gru"): 29, ("default-compatible", "05_memory_horizon"): 24,
             ("default-compatible", "06_language_model"): 27,
+            ("native", "07_linear_recurrences"): 24, ("default-compatible", "07_linear_recurrences"): 29,
+            ("native", "test_student_edition"): 70, ("native", "test_nbgrader"): 30,
             ("avx2-avx", "02_bptt"): 30, ("avx2-avx", "03_vanishing"): 22,
             ("avx2-avx", "04_gru"): 29, ("avx2-avx", "05_memory_horizon"): 20,
             ("avx2-avx", "06_language_model"): 27}
@@ -112,6 +119,8 @@ def jobs(chapters=CHAPTERS):
     that the short ones are left for the end, when the main session joins in."""
     pairs = [(name, path) for name in PATHS for path in chapters
              if name != "native" or path in NATIVE_IN_BACKGROUND]
+    if "native" in PATHS:
+        pairs += [("native", path) for path in NATIVE_TESTS]
     return sorted(pairs, key=lambda pair: -(last_seconds(*pair) or float("inf")))
 
 
