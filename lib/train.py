@@ -13,7 +13,7 @@ import sys
 import numpy as np
 import torch
 
-from . import gru, reference
+from . import gru, mingru, reference
 from ._validate import (ArgumentTypeError, callable_arg, choice, flag_arg, positive_int,
                         positive_number, seed_arg, sizes_of, tensor_arg)
 
@@ -111,13 +111,10 @@ class MinGRU(torch.nn.Module):
         seed = seed_arg("seed", seed)
         self.parallel = flag_arg("parallel", parallel)
         dtype = _torch_dtype("dtype", dtype)
-        # numpy's generator, as gru.init_params: torch's, seeded with the same seed for the
-        # readout of SequenceModel(..., seed=seed), would make the two draws depend on each other
-        rng, bound = np.random.default_rng(seed), 1 / math.sqrt(N)
-        for name, shape in (("w_zx", (N, K)), ("theta_z", (N,)), ("w_hx", (N, K)),
-                            ("theta_h", (N,))):
-            value = torch.tensor(rng.uniform(-bound, bound, size=shape), dtype=dtype)
-            setattr(self, name, torch.nn.Parameter(value))
+        # numpy's generator, through mingru.init_params: torch's, seeded with the same seed for
+        # the readout of SequenceModel(..., seed=seed), would make the two draws depend on each other
+        for name, value in mingru.init_params(K, N, seed=seed).items():
+            setattr(self, name, torch.nn.Parameter(torch.tensor(value, dtype=dtype)))
 
     def params(self):
         """The parameters as a dict of numpy float64 arrays, in the book's names."""
