@@ -139,12 +139,18 @@ def init_params(K, N, variant="before", *, seed, scale=None, z_bias=0.0, dtype=n
     starts every unit with z near 1, keeping its state. Returns a dict of arrays drawn in float64
     and given ``dtype``.
     """
+    return _uniform_params(param_names(variant), param_dims, K, N, seed, scale, z_bias, dtype)
+
+
+def _uniform_params(names, dims, K, N, seed, scale, z_bias, dtype):
+    """The arrays ``names``, of the axes ``dims(name)``, drawn in that order uniform in [-bound,
+    bound] (bound 1/sqrt(N), or ``scale``) in float64, theta_z lowered by ``z_bias``, given
+    ``dtype``: the initialisation of this module and of ``rnnbook.mingru``."""
     sizes = {"K": positive_int("K", K), "N": positive_int("N", N)}
-    names = param_names(variant)
     rng = np.random.default_rng(seed_arg("seed", seed))
     bound = 1 / np.sqrt(N) if scale is None else positive_number("scale", scale)
     z_bias, dtype = number_arg("z_bias", z_bias), floating_dtype("dtype", dtype)
-    params = {name: rng.uniform(-bound, bound, size=[sizes[d] for d in param_dims(name)])
+    params = {name: rng.uniform(-bound, bound, size=[sizes[d] for d in dims(name)])
               for name in names}
     params["theta_z"] -= z_bias
     return {name: a.astype(dtype, copy=False) for name, a in params.items()}

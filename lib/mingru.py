@@ -28,10 +28,9 @@ V (T+1, B, N) with V[0] the initial state.
 """
 import numpy as np
 
-from . import activations
+from . import activations, gru
 from ._validate import (activation_name, array_arg, cache_arg, choice, dict_arg,
-                        entry, floating_dtype, integer_arg, number_arg, positive_int,
-                        positive_number, seed_arg)
+                        entry, integer_arg)
 
 __all__ = ["PARAMS", "param_dims", "init_params", "gates", "mingru_forward", "mingru_backward",
            "lag_products", "rtrl_gradients", "from_paper", "to_paper"]
@@ -60,14 +59,7 @@ def init_params(K, N, *, seed, scale=None, z_bias=0.0, dtype=np.float64):
     ``z_bias`` is subtracted from theta_z: a positive value starts every unit with z near 1,
     keeping its state. Returns a dict of arrays drawn in float64 and given ``dtype``.
     """
-    sizes = {"K": positive_int("K", K), "N": positive_int("N", N)}
-    rng = np.random.default_rng(seed_arg("seed", seed))
-    bound = 1 / np.sqrt(N) if scale is None else positive_number("scale", scale)
-    z_bias, dtype = number_arg("z_bias", z_bias), floating_dtype("dtype", dtype)
-    params = {name: rng.uniform(-bound, bound, size=[sizes[d] for d in param_dims(name)])
-              for name in PARAMS}
-    params["theta_z"] -= z_bias
-    return {name: a.astype(dtype, copy=False) for name, a in params.items()}
+    return gru._uniform_params(PARAMS, param_dims, K, N, seed, scale, z_bias, dtype)
 
 
 def gates(x, params, g="tanh"):
