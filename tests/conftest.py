@@ -39,11 +39,39 @@ def pytest_collection_modifyitems(session, config, items):
     items[:] = [item for item in items if item not in late and item not in native] + late
 
 
-def pytest_collection_finish(session):
-    """Start the chapters on the other float paths now, if this session tests portability."""
+def pytest_sessionstart(session):
+    """Start the chapters on the other float paths before collection, if this session will test
+    portability: collecting takes the main session 10 s, on one core, while the other one idles."""
     global _runs
-    if not session.config.option.collectonly and any(_portability(item) for item in session.items):
+    if _expects_portability(session.config):
         _runs = portability.Runs().start()
+
+
+def pytest_collection_finish(session):
+    """Start the runs now if the session tests portability after all, or stop them if it does not
+    (a selection that pytest_sessionstart could not foresee)."""
+    global _runs
+    wanted = not session.config.option.collectonly and any(_portability(item) for item in session.items)
+    if wanted and _runs is None:
+        _runs = portability.Runs().start()
+    elif not wanted and _runs is not None:
+        _runs.stop()
+        _runs = None
+
+
+def _expects_portability(config):
+    """Whether the command line names tests/test_portability.py, or a folder holding it, with no
+    option that deselects by name or mark."""
+    option = config.option
+    if option.collectonly or option.keyword or option.markexpr or getattr(option, "deselect", None):
+        return False
+    target = pathlib.Path(__file__).with_name("test_portability.py").resolve()
+    root = pathlib.Path(config.invocation_params.dir)
+    for arg in config.args:
+        path = (root / arg.split("::")[0]).resolve()
+        if (path == target and "::" not in arg) or path in target.parents:
+            return True
+    return False
 
 
 def pytest_sessionfinish(session):

@@ -27,6 +27,7 @@ import yaml
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 import browser  # noqa: E402  (tests/browser.py, test support)
+import quick_start  # noqa: E402  (tests/quick_start.py)
 
 from test_book import CONFIG, TOC, toc_files  # noqa: E402  (the book's configuration, read once)
 
@@ -37,6 +38,7 @@ PAGES = [f"{doc}.html" for doc in DOCS] + ["genindex.html", "search.html"]
 CHAPTERS = [doc for doc in DOCS if (ROOT / f"{doc}.ipynb").exists()]
 CHAPTER_PAGES = [f"{doc}.html" for doc in CHAPTERS]
 SHOTS = {name: browser.SCREENSHOTS / f"{pathlib.Path(name).stem}.png" for name in CHAPTER_PAGES}
+DARK_SHOT = SHOTS[CHAPTER_PAGES[0]].with_name(f"{SHOTS[CHAPTER_PAGES[0]].stem}-dark.png")
 PHONE_SHOTS = {name: browser.SCREENSHOTS / "phone" / f"{pathlib.Path(name).stem}.png" for name in PAGES}
 LOCAL_SCHEMES = ("data:", "blob:", "about:")
 # the chapters with an explorer (rnnbook.widgets.frame_explorer), and the most widget state (its frames,
@@ -60,7 +62,8 @@ def build_from_stored_outputs():
     command = [str(pathlib.Path(sys.executable).with_name("jupyter-book")), "build", str(ROOT),
                "--config", str(TEST_BUILD / "_config.yml"), "--path-output", str(TEST_BUILD),
                "-W", "-n", "--keep-going", "-q"]
-    done = subprocess.run(command, capture_output=True, text=True, cwd=ROOT)
+    done = subprocess.run(command, capture_output=True, text=True, cwd=ROOT,
+                          env=quick_start.environment(TEST_BUILD / "quick_start"))
     if done.returncode:
         pytest.fail(f"the book does not build:\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}")
     return TEST_BUILD / "_build" / "html"
@@ -98,13 +101,16 @@ def site(book):
 
 
 @pytest.fixture(scope="session")
-def seen(chrome, site):
-    """Every page, opened once over HTTP: its REPORT, console problems and requested URLs.
-    Takes the screenshots of each chapter's first screen and of the first widget on the way."""
+def opened(chrome, site):
+    """Every page, opened once over HTTP: {"reports": {page: its REPORT, console problems and
+    requested URLs}, "explorers": {doc: its tab, still open}} for the chapters with an explorer,
+    which test_every_explorer_control_changes_the_figure_without_a_kernel then uses (a second load
+    of those pages took 25 s). Takes the screenshots of each chapter's first screen and of the first
+    widget on the way."""
     browser.SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     for old in browser.SCREENSHOTS.glob("**/*.png"):
         old.unlink()
-    pages = {}
+    pages, explorers = {}, {}
     for name in PAGES:
         page = chrome.new_page()
         report = browser.look(page, site + name)
@@ -113,9 +119,22 @@ def seen(chrome, site):
             if report["widgets"] and not list(browser.SCREENSHOTS.glob("*-widget.png")):
                 page.screenshot(SHOTS[name].with_name(f"{SHOTS[name].stem}-widget.png"),
                                 selector=".widget-subarea > .jupyter-widgets")
-        pages[name] = dict(report, problems=page.problems, requests=page.requests)
+        # copies: the explorer test adds to the problems and requests of the tab it keeps using
+        pages[name] = dict(report, problems=list(page.problems), requests=list(page.requests))
+        doc = name.removesuffix(".html")
+        if doc in EXPLORER_DOCS:
+            explorers[doc] = page
+        else:
+            page.close()
+    yield {"reports": pages, "explorers": explorers}
+    for page in explorers.values():
         page.close()
-    return pages
+
+
+@pytest.fixture(scope="session")
+def seen(opened):
+    """{page: its REPORT, console problems and requested URLs} (``opened``)."""
+    return opened["reports"]
 
 
 @pytest.fixture(scope="session")
@@ -229,11 +248,13 @@ def readout_agrees(state):
 
 
 @pytest.mark.parametrize("doc", EXPLORER_DOCS)
-def test_every_explorer_control_changes_the_figure_without_a_kernel(chrome, site, seen, doc):
+def test_every_explorer_control_changes_the_figure_without_a_kernel(site, opened, doc):
     # the published page, with no kernel and no network (browser.FLAGS resolve no host but this one):
-    # an arrow key on each slider and dropdown, a click on another toggle button and on each Play
-    page = chrome.new_page()
-    browser.look(page, site + f"{doc}.html")
+    # an arrow key on each slider and dropdown, a click on another toggle button and on each Play.
+    # The tab `opened` loaded and kept, brought to the front: Chromium slows the timers of the
+    # tabs behind, which a Play runs on.
+    page = opened["explorers"].pop(doc)
+    page.send("Page.bringToFront")
     count = page.evaluate("document.querySelectorAll('.rnnbook-explorer').length")
     cells = json.loads((ROOT / f"{doc}.ipynb").read_text(encoding="utf8"))["cells"]
     assert count == sum("_explorer(" in "".join(c["source"]) for c in cells if c["cell_type"] == "code")
@@ -338,29 +359,33 @@ def test_index_page_forwards_to_the_introduction(chrome, site):
     page.close()
 
 
-def test_the_book_reads_from_a_folder(chrome, book):
-    """Opened as files (file://), as after downloading the built book: math, widgets and fonts work."""
-    page = chrome.new_page()
+@pytest.fixture(scope="session")
+def from_a_folder_in_the_dark(chrome, book, seen):
+    """The first chapter opened as a file (file://), as after downloading the built book, in dark
+    mode: (its REPORT, the page). Takes the screenshot of its first screen in dark mode (after
+    `seen`, which empties the folder of screenshots); one load for both, as each takes 5 s."""
+    page = chrome.new_page(dark=True)
     report = browser.look(page, (book / CHAPTER_PAGES[0]).as_uri())
+    page.screenshot(DARK_SHOT)
     page.close()
+    return report, page
+
+
+def test_the_book_reads_from_a_folder(from_a_folder_in_the_dark):
+    """Opened as files: math, widgets and fonts work."""
+    report, page = from_a_folder_in_the_dark
     assert page.problems == []
     assert report["math"] > 10 and report["math_unrendered"] == []
     assert report["widgets"] and all(w["drawn"] for w in report["widgets"])
     assert all(u.startswith(("file:", *LOCAL_SCHEMES)) for u in page.requests)
 
 
-def test_screenshots_show_the_pages(chrome, site, seen, seen_on_a_phone):
+def test_screenshots_show_the_pages(seen, seen_on_a_phone, from_a_folder_in_the_dark):
     """Screenshots for a person to look at; here only checked to be there and not blank."""
     import matplotlib.image
 
-    first = CHAPTER_PAGES[0]
-    page = chrome.new_page(dark=True)
-    browser.look(page, site + first)
-    dark = SHOTS[first].with_name(f"{SHOTS[first].stem}-dark.png")
-    page.screenshot(dark)
-    page.close()
     widget = list(browser.SCREENSHOTS.glob("*-widget.png"))
     assert len(widget) == 1, "no screenshot of a widget"
-    for shot in [*SHOTS.values(), dark, *widget, *PHONE_SHOTS.values()]:
+    for shot in [*SHOTS.values(), DARK_SHOT, *widget, *PHONE_SHOTS.values()]:
         pixels = matplotlib.image.imread(shot)
         assert pixels.std() > 0.05, f"{shot} is blank"

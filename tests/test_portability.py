@@ -1,8 +1,8 @@
 """Every chapter gives the same compared outputs on other floating-point code paths (portability.py),
 and the chapters whose native nbval run was moved to the background give their stored outputs.
 
-The runs start in the background as soon as the tests are collected (conftest.py) and these tests,
-which pytest runs last, wait for them. A failure shows nbval's report of the cell that differed.
+The runs start in the background when the session starts, before collection (conftest.py), and these
+tests, which pytest runs last, wait for them. A failure shows nbval's report of the cell that differed.
 """
 import pytest
 

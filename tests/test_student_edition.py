@@ -10,8 +10,9 @@ The chapters in chapters/ are the instructor edition; nbval runs them in full. T
 - execute the student edition. Every code cell that the tool does not stub is identical to the
   instructor edition (tested below), and nbval already runs those. So only the cells that differ in
   behaviour are run here: the setup cells before the first section, and everything from the first
-  exercise on (the stubs, their self-checks and whatever follows). If that part uses a name defined
-  earlier in the chapter (a NameError), the whole chapter is run instead. Every error must then be a
+  exercise on (the stubs, their self-checks and whatever follows), for all chapters in one kernel
+  whose namespace is cleared between them. If that part uses a name defined earlier in the chapter (a
+  NameError), the whole chapter is run instead, in a kernel of its own. Every error must then be a
   stub's NotImplementedError or the SelfCheckFailed of a stub's self-check; anything else fails.
 """
 import importlib.util
@@ -25,6 +26,8 @@ import nbformat
 import pytest
 import yaml
 from nbclient import NotebookClient
+
+import quick_start  # tests/quick_start.py
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 CHAPTERS = sorted((ROOT / "chapters").glob("*.ipynb"))
@@ -56,10 +59,8 @@ def exercises_and_solutions(nb):
     return exercises, solutions
 
 
-# The tool, run as a reader runs it, but for one optional import: jsonschema loads rfc3987_syntax
-# when it is installed and builds a grammar on import (1.6 s a run), for IRI formats that nbformat's
-# validation never checks (as portability.PRELUDE does for the chapters' runs).
-TOOL = ("import runpy, sys; sys.modules['rfc3987_syntax'] = None; sys.argv = sys.argv[1:]; "
+# The tool, run as a reader runs it, but for one optional import (tests/quick_start.py)
+TOOL = (quick_start.SKIP + "import runpy; sys.argv = sys.argv[1:]; "
         "runpy.run_path(sys.argv[0], run_name='__main__')")
 
 
@@ -326,23 +327,58 @@ def run_cells(nb, keep, cwd):
             for i, c in zip(keep, part.cells)}
 
 
-@pytest.mark.parametrize("path", CHAPTERS, ids=IDS)
-def test_the_student_edition_runs_up_to_its_stubs(path, edition):
-    student = read(edition / "chapters" / path.name)
+def stub_layout(path, student):
+    """Where the stubs of a chapter are in its student edition: (function_stub, checks_of, keep).
+    function_stub maps each stub cell to True for a function body (False for assignments),
+    checks_of maps each self-check cell to its stub, and keep lists the code cells that differ in
+    behaviour from the instructor edition: the setup before the first section, and everything from
+    the first exercise (or stub) on."""
     code = [i for i, c in enumerate(student.cells) if c.cell_type == "code"]
-    stubs = stub_cells(read(path))
     teacher_code = [i for i, c in enumerate(read(path).cells) if c.cell_type == "code"]
-    # the stub cells in student-edition numbering: True for a function body, False for assignments
-    function_stub = {code[teacher_code.index(i)]: all(kinds) for i, kinds in stubs.items()}
-    checks_of = {code[code.index(i) + 1]: i for i in function_stub}    # self-check cell: its stub
+    function_stub = {code[teacher_code.index(i)]: all(kinds) for i, kinds in stub_cells(read(path)).items()}
+    checks_of = {code[code.index(i) + 1]: i for i in function_stub}
     first_section = next(i for i, c in enumerate(student.cells)
                          if c.cell_type == "markdown" and re.search(r"^## ", c.source, re.M))
     first_exercise = next(i for i, c in enumerate(student.cells)
                           if c.cell_type == "markdown" and se.exercise_labels(c.source))
     first_exercise = min([first_exercise, *function_stub])
-    keep = [i for i in code if i < first_section or i >= first_exercise]
-    errors = run_cells(student, keep, edition / "chapters")
+    return function_stub, checks_of, [i for i in code if i < first_section or i >= first_exercise]
+
+
+@pytest.fixture(scope="module")
+def stub_runs(edition):
+    """{chapter: {cell index: error output or None}}: the kept cells of every chapter's student
+    edition (stub_layout), run in one kernel, chapter after chapter, with the namespace cleared
+    (%reset -f) before each. One kernel instead of seven saves a kernel start and the imports of
+    torch and the library per chapter, 25 of the 45 s this took (a name that one chapter leaves
+    behind cannot reach the next). A chapter that raises a NameError is run again on its own, in
+    full (test_the_student_edition_runs_up_to_its_stubs)."""
+    students = {path.name: read(edition / "chapters" / path.name) for path in CHAPTERS}
+    everything = nbformat.v4.new_notebook(metadata=students[CHAPTERS[0].name].metadata)
+    where = []      # (chapter, cell index) of each cell of `everything`, None for a reset
+    for path in CHAPTERS:
+        everything.cells.append(nbformat.v4.new_code_cell("%reset -f"))
+        where.append(None)
+        for i in stub_layout(path, students[path.name])[2]:
+            everything.cells.append(students[path.name].cells[i])
+            where.append((path.name, i))
+    errors = run_cells(everything, range(len(everything.cells)), edition / "chapters")
+    assert all(errors[k] is None for k, place in enumerate(where) if place is None), "a %reset failed"
+    runs = {path.name: {} for path in CHAPTERS}
+    for k, place in enumerate(where):
+        if place is not None:
+            runs[place[0]][place[1]] = errors[k]
+    return runs
+
+
+@pytest.mark.parametrize("path", CHAPTERS, ids=IDS)
+def test_the_student_edition_runs_up_to_its_stubs(path, edition, stub_runs):
+    student = read(edition / "chapters" / path.name)
+    function_stub, checks_of, keep = stub_layout(path, student)
+    errors = stub_runs[path.name]
+    assert sorted(errors) == keep
     if any(e is not None and e.ename == "NameError" for e in errors.values()):
+        code = [i for i, c in enumerate(student.cells) if c.cell_type == "code"]
         errors = run_cells(student, code, edition / "chapters")
     for i, error in errors.items():
         if i in checks_of:
@@ -382,8 +418,10 @@ def test_the_grading_script_of_the_guide_grades(edition, tmp_path):
     # the same way, in half the time of whole chapters
     for stem, source in (("a_solved", ROOT / "chapters" / name), ("b_blank", edition / "chapters" / name)):
         nbformat.write(setup_and_exercises(read(source)), submissions / f"{stem}.ipynb")
-    # the script calls `jupyter execute`: the one of this environment
+    # the script calls `jupyter execute`: the one of this environment (without a slow import,
+    # tests/quick_start.py)
     env = dict(os.environ, PATH=f"{pathlib.Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}")
+    env = quick_start.environment(tmp_path / "quick_start", env)
     run = subprocess.run([sys.executable, "grade.py", str(edition / "chapters" / name), "submissions"],
                          cwd=tmp_path, capture_output=True, text=True, env=env, timeout=600)
     assert run.returncode == 0, run.stderr
