@@ -213,3 +213,20 @@ def test_param_dims_names_unknown_parameters():
     assert gru.param_dims("theta_hv") == ("N",) and gru.param_dims("w_zx") == ("N", "K")
     with pytest.raises(ValueError, match="^name: expected one of"):
         gru.param_dims("nope")
+
+
+def test_one_unit_computes_parity_as_the_guide_says():
+    # instructors.md, "What the minGRU gives up": the update gate keeps the state on a 0
+    # (sigma(60) is exactly 1 in float64) and overwrites it on a 1 with h = tanh(-4 V), so the sign
+    # of the state is the parity at every step; c = tanh(4c) is the stable value it flips between
+    params = dict(w_zx=np.array([[-120.0]]), w_zv=np.zeros((1, 1)), theta_z=np.array([-60.0]),
+                  w_rx=np.zeros((1, 1)), w_rv=np.zeros((1, 1)), theta_r=np.array([-30.0]),
+                  w_hx=np.zeros((1, 1)), w_hv=np.array([[-4.0]]), theta_h=np.zeros(1))
+    c = 1.0
+    for _ in range(100):
+        c = np.tanh(4 * c)
+    bits = np.random.default_rng(0).integers(0, 2, (10_000, 1, 1)).astype(float)
+    V, _ = gru.gru_forward(bits, params, v0=np.array([[0.5]]))
+    parity = np.cumsum(bits[:, 0, 0]) % 2
+    assert np.array_equal(np.sign(V[1:, 0, 0]), 1 - 2 * parity)
+    assert round(c, 4) == 0.9993 and np.abs(np.abs(V[-100:, 0, 0]) - c).max() < 1e-5
