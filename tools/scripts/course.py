@@ -387,14 +387,10 @@ def write_course(outdir, notebooks):
 
 
 def main(argv):
-    if any(arg in ("-h", "--help") for arg in argv):
-        print(__doc__)
-        return 0
-    outdir = pathlib.Path(argv[0]) if argv else DEFAULT_OUTDIR
-    notebooks = [pathlib.Path(a) for a in argv[1:]] or sorted((ROOT / "chapters").glob("*.ipynb"))
-    if not notebooks:
-        print("no chapter notebooks found", file=sys.stderr)
-        return 1
+    parsed = se.command_line(argv, __doc__, DEFAULT_OUTDIR)
+    if isinstance(parsed, int):
+        return parsed
+    outdir, notebooks = parsed
     try:
         written = write_course(outdir, notebooks)
     except CourseError as exc:

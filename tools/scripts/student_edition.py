@@ -316,15 +316,26 @@ def write_edition(outdir, notebooks):
     return written
 
 
-def main(argv):
+def command_line(argv, doc, default_outdir):
+    """The arguments ``[OUTDIR [NOTEBOOK ...]]`` of this tool and of course.py: (outdir, notebooks),
+    every chapter when no notebook is named; or the exit code, after printing ``doc`` for --help (0)
+    or an error (1)."""
     if any(arg in ("-h", "--help") for arg in argv):
-        print(__doc__)
+        print(doc)
         return 0
-    outdir = pathlib.Path(argv[0]) if argv else DEFAULT_OUTDIR
+    outdir = pathlib.Path(argv[0]) if argv else default_outdir
     notebooks = [pathlib.Path(a) for a in argv[1:]] or sorted((ROOT / "chapters").glob("*.ipynb"))
     if not notebooks:
         print("no chapter notebooks found", file=sys.stderr)
         return 1
+    return outdir, notebooks
+
+
+def main(argv):
+    parsed = command_line(argv, __doc__, DEFAULT_OUTDIR)
+    if isinstance(parsed, int):
+        return parsed
+    outdir, notebooks = parsed
     try:
         written = write_edition(outdir, notebooks)
     except EditionError as exc:
