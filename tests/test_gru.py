@@ -216,9 +216,10 @@ def test_param_dims_names_unknown_parameters():
 
 
 def test_one_unit_computes_parity_as_the_guide_says():
-    # instructors.md, "What the minGRU gives up": the update gate keeps the state on a 0
-    # (sigma(60) is exactly 1 in float64) and overwrites it on a 1 with h = tanh(-4 V), so the sign
-    # of the state is the parity at every step; c = tanh(4c) is the stable value it flips between
+    # instructors.md, "What the minGRU gives up": the update gate keeps the state on a 0 (sigma(60)
+    # is exactly 1 in float64) and overwrites it on a 1 with h = tanh(-4 V), so from V(0) > 0 the
+    # sign of the state is the parity at every step; c = tanh(4c) is the stable value it flips
+    # between, and V(0) = 0 is a fixed point it never leaves
     params = dict(w_zx=np.array([[-120.0]]), w_zv=np.zeros((1, 1)), theta_z=np.array([-60.0]),
                   w_rx=np.zeros((1, 1)), w_rv=np.zeros((1, 1)), theta_r=np.array([-30.0]),
                   w_hx=np.zeros((1, 1)), w_hv=np.array([[-4.0]]), theta_h=np.zeros(1))
@@ -226,7 +227,11 @@ def test_one_unit_computes_parity_as_the_guide_says():
     for _ in range(100):
         c = np.tanh(4 * c)
     bits = np.random.default_rng(0).integers(0, 2, (10_000, 1, 1)).astype(float)
-    V, _ = gru.gru_forward(bits, params, v0=np.array([[0.5]]))
+    V, cache = gru.gru_forward(bits, params, v0=np.array([[0.5]]))
     parity = np.cumsum(bits[:, 0, 0]) % 2
     assert np.array_equal(np.sign(V[1:, 0, 0]), 1 - 2 * parity)
+    assert np.all(cache["z"][bits == 0] == 1.0)                  # kept bit for bit on a 0
     assert round(c, 4) == 0.9993 and np.abs(np.abs(V[-100:, 0, 0]) - c).max() < 1e-5
+    W, _ = gru.gru_forward(np.ones((6, 1, 1)), params, v0=np.array([[0.05]]))
+    assert abs(abs(W[-1, 0, 0]) - c) < 1e-5                       # a small state is pulled to +-c
+    assert np.all(gru.gru_forward(bits, params)[0] == 0)          # from the default V(0) = 0
