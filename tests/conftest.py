@@ -61,9 +61,12 @@ def pytest_collection_finish(session):
 
 def _expects_portability(config):
     """Whether the command line names tests/test_portability.py, or a folder holding it, with no
-    option that deselects by name or mark."""
+    option that deselects or ignores tests or runs none. (A wrong guess costs little: runs started
+    for nothing are stopped after collection, and runs not started early start then.)"""
     option = config.option
-    if option.collectonly or option.keyword or option.markexpr or getattr(option, "deselect", None):
+    leaves_out = ("collectonly", "keyword", "markexpr", "deselect", "ignore", "ignore_glob",
+                  "showfixtures", "show_fixtures_per_test", "setuponly", "setupplan")
+    if any(getattr(option, name, None) for name in leaves_out):
         return False
     target = pathlib.Path(__file__).with_name("test_portability.py").resolve()
     root = pathlib.Path(config.invocation_params.dir)

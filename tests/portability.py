@@ -19,6 +19,7 @@ To keep the two cores equally busy, the queue also holds the native nbval of the
 (NATIVE_IN_BACKGROUND), which the main session then leaves out (conftest.py). Which paths a session
 runs is chosen by BOOK_FLOAT_PATHS (below): `make test` runs two of the three, .ci/run the third.
 """
+import contextlib
 import json
 import os
 import pathlib
@@ -162,18 +163,26 @@ class Runs:
                 name, path = self._queue.get_nowait()
             except queue.Empty:
                 return
+            # the log of a run that finishes replaces the last one; a run that stop() ends leaves
+            # the last one, whose time orders the next session's queue (last_seconds)
             log = LOGS / f"{name}-{path.stem}.log"
+            part = log.with_suffix(".part")
             env = {**os.environ, **PATHS[name], "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
-            with open(log, "w") as out, self._lock:
+            with self._lock:
                 if self._stopped:     # stop() came between taking the job and starting it
                     return
-                # a session of its own, so that stop() ends its kernel too
-                process = subprocess.Popen(command([path]), cwd=ROOT, env=env, stdout=out,
-                                           stderr=subprocess.STDOUT, start_new_session=True)
+                with open(part, "w") as out:
+                    # a process group of its own, which stop() ends (the kernel, in a session of
+                    # its own, follows within a second: ipykernel watches its parent)
+                    process = subprocess.Popen(command([path]), cwd=ROOT, env=env, stdout=out,
+                                               stderr=subprocess.STDOUT, start_new_session=True)
                 self._processes.add(process)
             code = process.wait()
             with self._lock:
                 self._processes.discard(process)
+                if self._stopped:
+                    return
+                part.replace(log)
                 self._results[name].append((path.name, code, log.read_text()))
                 if len(self._results[name]) == self._expected[name]:
                     self.done[name].set()
@@ -184,8 +193,13 @@ class Runs:
             self._stopped = True
             running = [p for p in self._processes if p.poll() is None]
         for process in running:
-            os.killpg(process.pid, signal.SIGTERM)
-            process.wait()
+            with contextlib.suppress(ProcessLookupError):     # it ended since the poll
+                os.killpg(process.pid, signal.SIGTERM)
+            try:
+                process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
+                process.wait()
 
     def wait(self, name, timeout=1800):
         """[(chapter, return code, log text)] of the runs under path ``name``, once all have finished.

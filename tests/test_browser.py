@@ -101,15 +101,21 @@ def site(book):
 
 
 @pytest.fixture(scope="session")
-def opened(chrome, site):
+def screenshots():
+    """The folder of screenshots, emptied once per session before any is taken."""
+    browser.SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    for old in browser.SCREENSHOTS.glob("**/*.png"):
+        old.unlink()
+    return browser.SCREENSHOTS
+
+
+@pytest.fixture(scope="session")
+def opened(chrome, site, screenshots):
     """Every page, opened once over HTTP: {"reports": {page: its REPORT, console problems and
     requested URLs}, "explorers": {doc: its tab, still open}} for the chapters with an explorer,
     which test_every_explorer_control_changes_the_figure_without_a_kernel then uses (a second load
     of those pages took 25 s). Takes the screenshots of each chapter's first screen and of the first
     widget on the way."""
-    browser.SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    for old in browser.SCREENSHOTS.glob("**/*.png"):
-        old.unlink()
     pages, explorers = {}, {}
     for name in PAGES:
         page = chrome.new_page()
@@ -138,10 +144,10 @@ def seen(opened):
 
 
 @pytest.fixture(scope="session")
-def seen_on_a_phone(chrome, site, seen):
+def seen_on_a_phone(chrome, site, seen, screenshots):
     """Every page on a phone held upright (390 x 844, mobile emulation): what cannot be reached.
-    Takes a screenshot of each page's first screen and of each explorer (after `seen`, which
-    empties the folder)."""
+    Takes a screenshot of each page's first screen and of each explorer (after `seen`, so that
+    the desktop pass goes first when both are asked for)."""
     reports = {}
     for name in PAGES:
         page = chrome.new_page(viewport=browser.PHONE)
@@ -248,13 +254,23 @@ def readout_agrees(state):
 
 
 @pytest.mark.parametrize("doc", EXPLORER_DOCS)
-def test_every_explorer_control_changes_the_figure_without_a_kernel(site, opened, doc):
+def test_every_explorer_control_changes_the_figure_without_a_kernel(chrome, site, opened, doc):
     # the published page, with no kernel and no network (browser.FLAGS resolve no host but this one):
     # an arrow key on each slider and dropdown, a click on another toggle button and on each Play.
     # The tab `opened` loaded and kept, brought to the front: Chromium slows the timers of the
     # tabs behind, which a Play runs on.
-    page = opened["explorers"].pop(doc)
-    page.send("Page.bringToFront")
+    page = opened["explorers"].pop(doc, None)
+    if page is None:            # this test ran before in the session (a rerun): a tab of its own
+        page = chrome.new_page()
+        browser.look(page, site + f"{doc}.html")
+    try:
+        page.send("Page.bringToFront")
+        check_every_explorer_control(page, site, doc)
+    finally:
+        page.close()
+
+
+def check_every_explorer_control(page, site, doc):
     count = page.evaluate("document.querySelectorAll('.rnnbook-explorer').length")
     cells = json.loads((ROOT / f"{doc}.ipynb").read_text(encoding="utf8"))["cells"]
     assert count == sum("_explorer(" in "".join(c["source"]) for c in cells if c["cell_type"] == "code")
@@ -276,7 +292,6 @@ def test_every_explorer_control_changes_the_figure_without_a_kernel(site, opened
             assert record["icons"] in ([], [1, 1]), f"the Play button shows {record['icons']} icons"
         page.screenshot(browser.SCREENSHOTS / f"{stem}-explorer-{i}.png", selector=".rnnbook-explorer", index=i)
     page.settle()
-    page.close()
     assert page.problems == []
     assert [u for u in page.requests if not u.startswith((site, *LOCAL_SCHEMES))] == []
 
@@ -360,10 +375,12 @@ def test_index_page_forwards_to_the_introduction(chrome, site):
 
 
 @pytest.fixture(scope="session")
-def from_a_folder_in_the_dark(chrome, book, seen):
+def from_a_folder_in_the_dark(chrome, book, screenshots):
     """The first chapter opened as a file (file://), as after downloading the built book, in dark
-    mode: (its REPORT, the page). Takes the screenshot of its first screen in dark mode (after
-    `seen`, which empties the folder of screenshots); one load for both, as each takes 5 s."""
+    mode: (its REPORT, the page). Takes the screenshot of its first screen in dark mode. One load
+    for both, as each takes 5 s: the colour scheme changes neither the scripts, fonts and files a
+    page loads nor its math and widgets, which the folder test checks, and the light scheme over
+    HTTP is what `opened` sees."""
     page = chrome.new_page(dark=True)
     report = browser.look(page, (book / CHAPTER_PAGES[0]).as_uri())
     page.screenshot(DARK_SHOT)

@@ -78,6 +78,11 @@ def courses():
 
 # --- the course notebooks ------------------------------------------------------------------------
 
+def test_the_command_line_prints_its_help(capsys):
+    assert course.main(["--help"]) == 0
+    assert "make course" in capsys.readouterr().out
+
+
 def test_every_exercise_has_points_and_every_point_an_exercise():
     labels = [label for path in CHAPTERS for cell in read(path).cells
               if cell.cell_type == "markdown" for label in se.exercise_labels(cell.source)]

@@ -239,6 +239,15 @@ def test_the_command_refuses_a_folder_it_did_not_write(tmp_path):
     assert (tmp_path / "notes.txt").read_text() == "mine"
 
 
+def test_the_command_line_of_both_tools(tmp_path, capsys):
+    # tools/scripts/course.py parses its arguments with this function too
+    assert se.command_line(["--help"], "the help", tmp_path) == 0
+    assert capsys.readouterr().out == "the help\n"
+    assert se.command_line([], "", tmp_path) == (tmp_path, CHAPTERS)
+    named = [str(CHAPTERS[1])]
+    assert se.command_line([str(tmp_path / "out"), *named], "", tmp_path) == (tmp_path / "out", [CHAPTERS[1]])
+
+
 # --- the student edition -------------------------------------------------------------------------
 
 def test_the_edition_holds_every_chapter_and_what_they_import(edition):
@@ -350,9 +359,11 @@ def stub_runs(edition):
     """{chapter: {cell index: error output or None}}: the kept cells of every chapter's student
     edition (stub_layout), run in one kernel, chapter after chapter, with the namespace cleared
     (%reset -f) before each. One kernel instead of seven saves a kernel start and the imports of
-    torch and the library per chapter, 25 of the 45 s this took (a name that one chapter leaves
-    behind cannot reach the next). A chapter that raises a NameError is run again on its own, in
-    full (test_the_student_edition_runs_up_to_its_stubs)."""
+    torch and the library per chapter, 25 of the 45 s this took. A name that one chapter defines
+    cannot reach the next; module state can (print options, rcParams, torch's thread count), which
+    changes what a cell prints, not which errors it raises, and no self-check depends on it.
+    {} if the shared kernel died or a cell timed out: every chapter then runs in a kernel of its
+    own, as does one that raises a NameError (test_the_student_edition_runs_up_to_its_stubs)."""
     students = {path.name: read(edition / "chapters" / path.name) for path in CHAPTERS}
     everything = nbformat.v4.new_notebook(metadata=students[CHAPTERS[0].name].metadata)
     where = []      # (chapter, cell index) of each cell of `everything`, None for a reset
@@ -362,7 +373,10 @@ def stub_runs(edition):
         for i in stub_layout(path, students[path.name])[2]:
             everything.cells.append(students[path.name].cells[i])
             where.append((path.name, i))
-    errors = run_cells(everything, range(len(everything.cells)), edition / "chapters")
+    try:
+        errors = run_cells(everything, range(len(everything.cells)), edition / "chapters")
+    except Exception:       # nbclient's DeadKernelError, CellTimeoutError: each chapter on its own
+        return {}
     assert all(errors[k] is None for k, place in enumerate(where) if place is None), "a %reset failed"
     runs = {path.name: {} for path in CHAPTERS}
     for k, place in enumerate(where):
@@ -375,8 +389,7 @@ def stub_runs(edition):
 def test_the_student_edition_runs_up_to_its_stubs(path, edition, stub_runs):
     student = read(edition / "chapters" / path.name)
     function_stub, checks_of, keep = stub_layout(path, student)
-    errors = stub_runs[path.name]
-    assert sorted(errors) == keep
+    errors = stub_runs.get(path.name) or run_cells(student, keep, edition / "chapters")
     if any(e is not None and e.ename == "NameError" for e in errors.values()):
         code = [i for i, c in enumerate(student.cells) if c.cell_type == "code"]
         errors = run_cells(student, code, edition / "chapters")
