@@ -35,6 +35,7 @@ import nbformat
 import pytest
 
 import quick_start  # tests/quick_start.py
+from test_student_edition import setup_and_exercises  # the submissions' cells
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 CHAPTERS = sorted((ROOT / "chapters").glob("*.ipynb"))
@@ -240,16 +241,6 @@ def nbgrader(folder, *args, tools=None):
                          text=True, env=env, timeout=600)
     assert run.returncode == 0, f"nbgrader {' '.join(args)} failed:\n{run.stdout}\n{run.stderr}"
     return run
-
-
-def setup_and_exercises(nb):
-    """The notebook without the cells between its first section heading and its first exercise."""
-    first_section = next(i for i, c in enumerate(nb.cells)
-                         if c.cell_type == "markdown" and re.search(r"^## ", c.source, re.M))
-    first_exercise = next(i for i, c in enumerate(nb.cells)
-                          if c.cell_type == "markdown" and se.exercise_labels(c.source))
-    nb.cells = [c for i, c in enumerate(nb.cells) if i < first_section or i >= first_exercise]
-    return nb
 
 
 @pytest.fixture(scope="module")

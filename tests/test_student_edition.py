@@ -265,8 +265,7 @@ def test_chapter_5_of_the_edition_reads_its_results_without_the_network(edition)
     # as the package and every URL unreachable, then check that the results were read.
     name = "05_memory_horizon.ipynb"
     student = read(edition / "chapters" / name)
-    first_section = next(i for i, c in enumerate(student.cells)
-                         if c.cell_type == "markdown" and re.search(r"^## ", c.source, re.M))
+    first_section = setup_end(student)
     offline = nbformat.v4.new_code_cell(
         # the edition's lib/ as the package rnnbook, as `pip install -e .` in the edition maps it
         "import importlib.util, sys, urllib.request\n"
@@ -336,6 +335,18 @@ def run_cells(nb, keep, cwd):
             for i, c in zip(keep, part.cells)}
 
 
+def setup_end(nb):
+    """The index of the first cell of the first section (## heading): the cells before it set up."""
+    return next(i for i, c in enumerate(nb.cells)
+                if c.cell_type == "markdown" and re.search(r"^## ", c.source, re.M))
+
+
+def exercises_start(nb):
+    """The index of the first cell with an exercise block."""
+    return next(i for i, c in enumerate(nb.cells)
+                if c.cell_type == "markdown" and se.exercise_labels(c.source))
+
+
 def stub_layout(path, student):
     """Where the stubs of a chapter are in its student edition: (function_stub, checks_of, keep).
     function_stub maps each stub cell to True for a function body (False for assignments),
@@ -346,11 +357,8 @@ def stub_layout(path, student):
     teacher_code = [i for i, c in enumerate(read(path).cells) if c.cell_type == "code"]
     function_stub = {code[teacher_code.index(i)]: all(kinds) for i, kinds in stub_cells(read(path)).items()}
     checks_of = {code[code.index(i) + 1]: i for i in function_stub}
-    first_section = next(i for i, c in enumerate(student.cells)
-                         if c.cell_type == "markdown" and re.search(r"^## ", c.source, re.M))
-    first_exercise = next(i for i, c in enumerate(student.cells)
-                          if c.cell_type == "markdown" and se.exercise_labels(c.source))
-    first_exercise = min([first_exercise, *function_stub])
+    first_section = setup_end(student)
+    first_exercise = min([exercises_start(student), *function_stub])
     return function_stub, checks_of, [i for i in code if i < first_section or i >= first_exercise]
 
 
@@ -407,11 +415,9 @@ def test_the_student_edition_runs_up_to_its_stubs(path, edition, stub_runs):
 
 
 def setup_and_exercises(nb):
-    """The notebook without the cells between its first section heading and its first exercise."""
-    first_section = next(i for i, c in enumerate(nb.cells)
-                         if c.cell_type == "markdown" and re.search(r"^## ", c.source, re.M))
-    first_exercise = next(i for i, c in enumerate(nb.cells)
-                          if c.cell_type == "markdown" and se.exercise_labels(c.source))
+    """The notebook without the cells between its first section heading and its first exercise
+    (also the submissions that tests/test_nbgrader.py grades)."""
+    first_section, first_exercise = setup_end(nb), exercises_start(nb)
     part = nbformat.v4.new_notebook(metadata=nb.metadata)
     part.cells = [c for i, c in enumerate(nb.cells) if i < first_section or i >= first_exercise]
     return part
